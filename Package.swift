@@ -1,0 +1,85 @@
+// swift-tools-version:6.0
+//
+// gatewayd: an edge sensor gateway. Module boundaries follow one rule:
+// GatewayModel and Detection import no C; Drivers, BufferStore and Uplink each
+// own exactly one C library; the executables wire them together.
+import PackageDescription
+
+let package = Package(
+    name: "gatewayd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gatewayd", targets: ["GatewayDaemon"]),
+        .executable(name: "gatewayctl", targets: ["GatewayCtl"]),
+        .executable(name: "gateway-sim", targets: ["GatewaySim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found with pkg-config.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Readings, qualities, records, configuration types, bounded channels.
+        .target(name: "GatewayModel"),
+        // The TOML reader: one parser for `config check`, daemon start and reload.
+        .target(name: "GatewayConfig", dependencies: [
+            "GatewayModel", "Detection",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        // Field buses: Modbus TCP/RTU (libmodbus), serial line protocols, scheduling.
+        .target(name: "Drivers", dependencies: [
+            "GatewayModel", "CModbus",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The durable SQLite buffer.
+        .target(name: "BufferStore", dependencies: [
+            "GatewayModel", "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // MQTT upstream (libmosquitto).
+        .target(name: "Uplink", dependencies: [
+            "GatewayModel", "CMosquitto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Leak and anomaly detectors: pure computation, no I/O.
+        .target(name: "Detection", dependencies: ["GatewayModel"]),
+        // Replay CSV reading (plain or gzip) for offline detection.
+        .target(name: "ReplayInput", dependencies: ["GatewayModel", "CZlib"]),
+
+        .executableTarget(name: "GatewayDaemon", dependencies: [
+            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "GatewayCtl", dependencies: [
+            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Detection", "ReplayInput",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Device simulators on libmodbus's server API (and a parking concentrator).
+        .executableTarget(name: "GatewaySim", dependencies: [
+            "CModbus",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test-only helpers: a real mosquitto on a free loopback port, child processes.
+        .target(name: "GatewayTestSupport", dependencies: ["GatewayModel"], path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayModel"],
+                    resources: [.copy("Cases")]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport"]),
+        .testTarget(name: "BufferStoreTests", dependencies: ["BufferStore", "GatewayModel", "GatewayTestSupport"]),
+        .testTarget(name: "UplinkTests", dependencies: ["Uplink", "GatewayModel", "GatewayTestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GatewayModel", "GatewayTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mutex with one condition variable, for the hand-offs between the
+/// gateway's own threads (bus threads, the store writer, the uplink).
+public final class ConditionLock: @unchecked Sendable {
+    // Invariant: `mutex` and `cond` are only touched through the methods below.
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+
+    public init() {
+        pthread_mutex_init(&mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        // Timed waits use the monotonic clock so a wall-clock step cannot stretch them.
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(&cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    public func lock() { pthread_mutex_lock(&mutex) }
+    public func unlock() { pthread_mutex_unlock(&mutex) }
+
+    @inline(__always)
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock(); defer { unlock() }
+        return try body()
+    }
+
+    /// Waits (lock held) until signalled.
+    public func wait() { pthread_cond_wait(&cond, &mutex) }
+
+    /// Waits (lock held) until signalled or the monotonic deadline passes. Returns false on timeout.
+    @discardableResult
+    public func wait(untilMonotonicNanoseconds deadline: UInt64) -> Bool {
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(&cond, &mutex, &ts) == 0
+    }
+
+    public func signal() { pthread_cond_signal(&cond) }
+    public func broadcast() { pthread_cond_broadcast(&cond) }
+}
+
+/// A bounded FIFO between two threads.
+///
+/// Policy when full: **the producer blocks** (`put`) until there is room or the
+/// queue is closed. Nothing is ever dropped here; a stage that must not block
+/// uses `offer` and decides itself what to do with a refusal.
+public final class BoundedQueue<Element>: @unchecked Sendable {
+    // Invariant: `items`, `head`, `count` and `closed` are only accessed with `lock` held.
+    private let lock = ConditionLock()
+    private var items: [Element?]
+    private var head = 0
+    private var count = 0
+    private var closed = false
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        items = Array(repeating: nil, count: capacity)
+    }
+
+    /// Appends, blocking while the queue is full. Returns false if the queue was closed (the element was not taken).
+    @discardableResult
+    public func put(_ element: Element) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        while count == capacity && !closed { lock.wait() }
+        if closed { return false }
+        append(element)
+        return true
+    }
+
+    /// Appends if there is room now; never blocks.
+    public func offer(_ element: Element) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if closed || count == capacity { return false }
+        append(element)
+        return true
+    }
+
+    /// Takes up to `max` elements, waiting until at least one is there, the
+    /// monotonic deadline passes (`nil`: no deadline) or the queue is closed and empty.
+    public func take(max: Int, untilMonotonicNanoseconds deadline: UInt64? = nil) -> [Element] {
+        lock.lock(); defer { lock.unlock() }
+        while count == 0 && !closed {
+            if let deadline {
+                if !lock.wait(untilMonotonicNanoseconds: deadline) && count == 0 { return [] }
+            } else {
+                lock.wait()
+            }
+        }
+        var out: [Element] = []
+        out.reserveCapacity(min(max, count))
+        while count > 0 && out.count < max {
+            out.append(items[head]!)
+            items[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        lock.broadcast()
+        return out
+    }
+
+    /// Takes what is there now without waiting.
+    public func drain(max: Int = .max) -> [Element] {
+        lock.lock(); defer { lock.unlock() }
+        var out: [Element] = []
+        while count > 0 && out.count < max {
+            out.append(items[head]!)
+            items[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        lock.broadcast()
+        return out
+    }
+
+    /// After close, `put` and `offer` refuse, and `take` returns what is left then empty arrays.
+    public func close() {
+        lock.withLock { closed = true; lock.broadcast() }
+    }
+
+    public var isClosed: Bool { lock.withLock { closed } }
+    public var depth: Int { lock.withLock { count } }
+
+    private func append(_ element: Element) {
+        items[(head + count) % capacity] = element
+        count += 1
+        lock.broadcast()
+    }
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class BufferStoreTestsPlaceholder: XCTestCase { func testBuilds() {} }

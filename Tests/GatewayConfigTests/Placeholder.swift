@@ -1,0 +1,2 @@
+import XCTest
+final class GatewayConfigTestsPlaceholder: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class GatewayModelTestsPlaceholder: XCTestCase { func testBuilds() {} }
