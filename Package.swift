@@ -50,8 +50,8 @@ let package = Package(
         ]),
         // Leak and anomaly detectors: pure computation, no I/O.
         .target(name: "Detection", dependencies: ["GatewayModel"]),
-        // Replay CSV reading (plain or gzip) for offline detection.
-        .target(name: "ReplayInput", dependencies: ["GatewayModel", "CZlib"]),
+        // Replay CSV reading (plain or gzip) and the offline replay loop `detect --replay` runs.
+        .target(name: "ReplayInput", dependencies: ["GatewayModel", "Detection", "CZlib"]),
 
         .executableTarget(name: "GatewayDaemon", dependencies: [
             "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection",
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport"]),
         .testTarget(name: "BufferStoreTests", dependencies: ["BufferStore", "GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "GatewayModel", "GatewayTestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayTestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayConfig", "GatewayTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GatewayModel", "GatewayTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
