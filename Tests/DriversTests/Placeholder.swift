@@ -1,2 +1,0 @@
-import XCTest
-final class DriversTestsPlaceholder: XCTestCase { func testBuilds() {} }
