@@ -61,6 +61,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     private var head = 0
     private var count = 0
     private var closed = false
+    private var wakeGeneration: UInt64 = 0
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -91,7 +92,8 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// monotonic deadline passes (`nil`: no deadline) or the queue is closed and empty.
     public func take(max: Int, untilMonotonicNanoseconds deadline: UInt64? = nil) -> [Element] {
         lock.lock(); defer { lock.unlock() }
-        while count == 0 && !closed {
+        let generation = wakeGeneration
+        while count == 0 && !closed && generation == wakeGeneration {
             if let deadline {
                 if !lock.wait(untilMonotonicNanoseconds: deadline) && count == 0 { return [] }
             } else {
@@ -122,6 +124,12 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         }
         lock.broadcast()
         return out
+    }
+
+    /// Makes a consumer blocked in `take` return (possibly with nothing), e.g.
+    /// because work arrived on another path.
+    public func wake() {
+        lock.withLock { wakeGeneration &+= 1; lock.broadcast() }
     }
 
     /// After close, `put` and `offer` refuse, and `take` returns what is left then empty arrays.

@@ -148,7 +148,7 @@ public struct UplinkSettings: Sendable, Equatable {
     /// QoS 1 messages published and not yet acknowledged, default 64.
     public var maxInflightMessages: Int
     public var replay: ReplayOrder
-    /// Backlog readings per second while live data flows (live-first), default 5000.
+    /// Backlog readings per second (`replay_rate`), default 20000; 0 = as fast as the broker acknowledges.
     public var replayRateReadingsPerSecond: Int
     /// First reconnect delay, doubled (with jitter) up to `reconnectMaxDelay`. Defaults 1 s and 60 s.
     public var reconnectMinDelay: Duration
@@ -159,7 +159,7 @@ public struct UplinkSettings: Sendable, Equatable {
                 certFile: String? = nil, keyFile: String? = nil, batchMaxReadings: Int = 500,
                 batchMaxDelay: Duration = .seconds(2), keepAlive: Duration = .seconds(30),
                 maxInflightMessages: Int = 64, replay: ReplayOrder = .liveFirst,
-                replayRateReadingsPerSecond: Int = 5000, reconnectMinDelay: Duration = .seconds(1),
+                replayRateReadingsPerSecond: Int = 20000, reconnectMinDelay: Duration = .seconds(1),
                 reconnectMaxDelay: Duration = .seconds(60)) {
         self.broker = broker
         self.topicPrefix = topicPrefix

@@ -57,3 +57,11 @@ public struct SequenceGap: Sendable, Equatable {
         self.reason = reason
     }
 }
+
+/// A gap as the store keeps it: the range plus its row id, so the uplink can
+/// mark it announced once the broker acknowledged the `gaps` message.
+public struct StoredGap: Sendable, Equatable {
+    public var id: Int64
+    public var gap: SequenceGap
+    public init(id: Int64, gap: SequenceGap) { self.id = id; self.gap = gap }
+}

@@ -1,0 +1,601 @@
+import CSQLite
+import GatewayModel
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Receives what the store writer has committed. Called on the writer thread,
+/// in `seq` order, right after each commit; must not block (hand work on with
+/// a non-blocking offer).
+public protocol CommitObserver: AnyObject {
+    func didCommit(_ records: [StoredRecord])
+    /// A range of `seq` that will never be sent was recorded (retention, disk full).
+    func didRecordGap(_ gap: StoredGap)
+}
+
+/// A point to register before the writer starts.
+public struct PointRegistration: Sendable {
+    public var device: String
+    public var deviceKind: DeviceKind
+    public var point: String
+    public var unit: String
+    public init(device: String, deviceKind: DeviceKind, point: String, unit: String) {
+        self.device = device
+        self.deviceKind = deviceKind
+        self.point = point
+        self.unit = unit
+    }
+}
+
+/// What the writer has done so far, for status, metrics and the watchdog.
+public struct WriterStatistics: Sendable, Equatable {
+    public var recordsCommitted: UInt64 = 0
+    public var commitGroups: UInt64 = 0
+    public var lastSeq: UInt64 = 0
+    /// Records numbered but not yet written because the disk is full.
+    public var heldInMemory: Int = 0
+    public var diskFull = false
+    /// Unsent records removed by retention or lost to a full memory queue, since start.
+    public var evictedUnsent: UInt64 = 0
+    public var evictedSent: UInt64 = 0
+    public var lastProgressMonotonicNanoseconds: UInt64 = 0
+}
+
+/// The durable buffer: one SQLite database in WAL mode, one writer thread.
+///
+/// Readings enter through a bounded queue (`submit` blocks when it is full, so
+/// a bus waits rather than a reading being dropped); the writer commits them in
+/// groups, numbers them with the gateway-wide `seq`, and hands each committed
+/// group to the `CommitObserver` (detection, then the uplink). Acknowledgements,
+/// alarms and housekeeping enter through a small non-blocking inbox so the
+/// writer never waits on the stages it feeds.
+public final class BufferStore: @unchecked Sendable {
+    // Invariant: `connection`, the statements and the `writer*` fields are used
+    // only on the writer thread once `start` has run (before it, only by the
+    // thread that opened the store). `stats` and `inbox` are guarded by `lock`.
+
+    public let storeID: String
+    public let path: String
+    public let settings: BufferSettings
+    /// Things a maintainer should know about how the store was opened (e.g. a damaged file moved aside).
+    public let openingNotes: [String]
+
+    private let connection: SQLiteConnection
+    private let clock: GatewayClock
+    private let logger: Logger
+    private let ingress: BoundedQueue<Ingress>
+    private let lock = ConditionLock()
+    private var inbox: [Control] = []
+    private var stats = WriterStatistics()
+    private var thread: OwnerThread?
+    private weak var observer: CommitObserver?
+
+    // Writer-thread state.
+    private var lastSeq: UInt64
+    private var held: [StoredRecord] = []
+    private var heldGaps: [SequenceGap] = []
+    private var lastSyncMonotonic: UInt64 = 0
+    private var lastHousekeeping: UInt64 = 0
+    private var diskFullSince: UInt64?
+    private var pointNames: [PointID: String] = [:]
+
+    fileprivate enum Ingress {
+        case readings([Reading])
+        case event(DeviceEvent, detail: String)
+    }
+
+    private enum Control {
+        case alarm(AlarmTransition)
+        case delivered([UInt64])
+        case gapsAnnounced([Int64])
+        case detectorState([String: [UInt8]])
+        case barrier(@Sendable () -> Void)
+    }
+
+    /// How long a `normal` store may go without an fsync of its WAL: the most a power cut can lose.
+    public static let normalSyncInterval: Duration = .seconds(1)
+
+    // MARK: Opening
+
+    /// Opens (or creates) the buffer at `path`. A file that is not a usable
+    /// database is moved aside to `path.corrupt-<ms>` (never deleted) and a new
+    /// store with a new `store` id takes its place; `openingNotes` says so.
+    /// Blocks the caller (file I/O); call it at startup.
+    public static func open(path: String, settings: BufferSettings, clock: GatewayClock = SystemClock(),
+                            logger: Logger, ingressCapacity: Int = 4096) throws -> BufferStore {
+        var notes: [String] = []
+        let connection: SQLiteConnection
+        do {
+            connection = try openAndMigrate(path: path, settings: settings)
+        } catch let error as StoreError {
+            guard case .corrupt = error else { throw error }
+            let aside = "\(path).corrupt-\(clock.wallMilliseconds())"
+            for suffix in ["", "-wal", "-shm"] {
+                _ = rename(path + suffix, aside + suffix)
+            }
+            notes.append("the buffer \(path) was damaged (\(error)); moved it aside to \(aside) and started a new store")
+            logger.error("buffer damaged, moved aside", metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
+            connection = try openAndMigrate(path: path, settings: settings)
+        }
+        let storeID = try connection.scalarText("SELECT value FROM meta WHERE key = 'store_id'") ?? ""
+        let lastSeq = UInt64(try connection.scalarText("SELECT value FROM meta WHERE key = 'last_seq'") ?? "0") ?? 0
+        return BufferStore(connection: connection, storeID: storeID, lastSeq: lastSeq, path: path, settings: settings,
+                           clock: clock, logger: logger, notes: notes, ingressCapacity: ingressCapacity)
+    }
+
+    static func openAndMigrate(path: String, settings: BufferSettings) throws -> SQLiteConnection {
+        let c = try SQLiteConnection(path: path)
+        try c.execute("PRAGMA busy_timeout = 5000")
+        // Reading the schema is the first thing that touches the file: a damaged or foreign file fails here.
+        let version = Int(try c.scalarInt("PRAGMA user_version"))
+        if version > Schema.version {
+            throw StoreError.newerSchema(path: path, found: version, supported: Schema.version)
+        }
+        let mode = try c.scalarText("PRAGMA journal_mode = WAL")
+        if mode?.lowercased() != "wal" {
+            throw StoreError.cannotOpen(path: path, detail: "WAL mode unavailable (journal_mode=\(mode ?? "?"))")
+        }
+        try c.execute("PRAGMA synchronous = \(settings.durability == .full ? "FULL" : "NORMAL")")
+        try c.execute("PRAGMA journal_size_limit = 67108864")
+        try c.execute("PRAGMA foreign_keys = OFF")
+        if version < Schema.version {
+            try c.transaction {
+                try c.execute(Schema.create)
+                let id = newStoreID()
+                try c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', '\(id)'), ('last_seq', '0'), ('created_ms', '\(SystemClock().wallMilliseconds())')")
+                try c.execute("PRAGMA user_version = \(Schema.version)")
+            }
+        }
+        // A quick structural check: a truncated file often opens and fails only on first real read.
+        _ = try c.scalarInt("SELECT count(*) FROM meta")
+        return c
+    }
+
+    /// 128 random bits as 32 hex digits.
+    static func newStoreID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        sqlite3_randomness(16, &bytes)
+        return bytes.map { String(format2hex: $0) }.joined()
+    }
+
+    private init(connection: SQLiteConnection, storeID: String, lastSeq: UInt64, path: String, settings: BufferSettings,
+                 clock: GatewayClock, logger: Logger, notes: [String], ingressCapacity: Int) {
+        self.connection = connection
+        self.storeID = storeID
+        self.lastSeq = lastSeq
+        self.path = path
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.openingNotes = notes
+        self.ingress = BoundedQueue(capacity: ingressCapacity)
+        stats.lastSeq = lastSeq
+    }
+
+    // MARK: Points
+
+    /// Gives every configured point its stable id (creating rows for new ones)
+    /// and returns the catalog of all points this store knows. Call before `start`.
+    public func registerPoints(_ points: [PointRegistration]) throws -> PointCatalog {
+        precondition(thread == nil, "registerPoints must run before the writer starts")
+        let insert = try connection.prepare("INSERT INTO points(device, point, device_kind, unit) VALUES (?, ?, ?, ?) ON CONFLICT(device, point) DO UPDATE SET device_kind = excluded.device_kind, unit = excluded.unit")
+        try connection.transaction {
+            for p in points {
+                insert.bind(1, p.device)
+                insert.bind(2, p.point)
+                insert.bind(3, p.deviceKind.rawValue)
+                insert.bind(4, p.unit)
+                try insert.run()
+            }
+        }
+        let catalog = try BufferQueries.catalog(connection)
+        for d in catalog.descriptors { pointNames[d.id] = d.point }
+        return catalog
+    }
+
+    /// The detectors' saved learning state.
+    public func loadDetectorState() throws -> [String: [UInt8]] {
+        let s = try connection.prepare("SELECT key, state FROM detector_state")
+        var out: [String: [UInt8]] = [:]
+        while try s.step() { out[s.text(0) ?? ""] = s.blob(1) }
+        return out
+    }
+
+    /// Gaps recorded but not yet acknowledged by the broker, oldest first.
+    public func unannouncedGaps() throws -> [StoredGap] {
+        try BufferQueries.unannouncedGaps(connection, store: storeID)
+    }
+
+    // MARK: Running
+
+    /// Starts the writer thread. `observer` is held weakly.
+    public func start(observer: CommitObserver?) {
+        precondition(thread == nil)
+        self.observer = observer
+        lastSyncMonotonic = clock.monotonicNanoseconds()
+        lastHousekeeping = 0
+        let t = OwnerThread(name: "store-writer") { [self] in writerLoop() }
+        thread = t
+        t.start()
+    }
+
+    /// Queues one poll's readings. Blocks while the queue is full (the writer
+    /// is behind): the bus waits instead of a reading being lost. Returns false
+    /// after `stop`, when nothing is accepted any more.
+    @discardableResult
+    public func submit(readings: [Reading]) -> Bool {
+        ingress.put(.readings(readings))
+    }
+
+    /// Queues an event (same policy as readings).
+    @discardableResult
+    public func submit(event: DeviceEvent, point: String) -> Bool {
+        ingress.put(.event(event, detail: RecordDetail.event(point: point, state: event.state)))
+    }
+
+    /// Stores an alarm transition with the next group. Never blocks: alarms are
+    /// few (one active per detector and point), and the writer itself raises them.
+    public func submit(alarm: AlarmTransition) {
+        enqueueControl(.alarm(alarm))
+    }
+
+    /// Marks records sent (their PUBACK arrived). Never blocks.
+    public func markDelivered(_ seqs: [UInt64]) {
+        guard !seqs.isEmpty else { return }
+        enqueueControl(.delivered(seqs))
+    }
+
+    /// Marks gaps announced (the broker acknowledged the `gaps` message). Never blocks.
+    public func markGapsAnnounced(_ ids: [Int64]) {
+        guard !ids.isEmpty else { return }
+        enqueueControl(.gapsAnnounced(ids))
+    }
+
+    public func saveDetectorState(_ state: [String: [UInt8]]) {
+        enqueueControl(.detectorState(state))
+    }
+
+    /// Calls `done` on the writer thread once everything submitted before this call is committed.
+    public func flush(_ done: @escaping @Sendable () -> Void) {
+        enqueueControl(.barrier(done))
+    }
+
+    /// Stops accepting, commits everything queued, and joins the writer. Blocks the caller.
+    public func stop() {
+        ingress.close()
+        lock.withLock { lock.broadcast() }
+        thread?.join()
+        thread = nil
+    }
+
+    public func statistics() -> WriterStatistics {
+        lock.withLock { stats }
+    }
+
+    public var queueDepth: Int { ingress.depth }
+
+    private func enqueueControl(_ c: Control) {
+        lock.withLock { inbox.append(c) }
+        // Wake the writer if it sleeps on an empty ingress queue.
+        ingress.wake()
+    }
+
+    // MARK: The writer thread
+
+    private lazy var insertRecord: SQLiteStatement = try! connection.prepare(
+        "INSERT INTO records(seq, kind, point_id, ts, value, quality, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    private lazy var markSent: SQLiteStatement = try! connection.prepare("UPDATE records SET sent = 1 WHERE seq = ? AND sent = 0")
+    private lazy var markSentRange: SQLiteStatement = try! connection.prepare("UPDATE records SET sent = 1 WHERE seq BETWEEN ? AND ? AND sent = 0")
+    private lazy var updateLastSeq: SQLiteStatement = try! connection.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'")
+    private lazy var upsertAlarm: SQLiteStatement = try! connection.prepare("""
+        INSERT INTO alarms(alarm_id, type, severity, state, point_id, raised_ms, changed_ms, value, message, seq)
+        VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?4 = 'raised' THEN ?6 ELSE NULL END, ?6, ?7, ?8, ?9)
+        ON CONFLICT(alarm_id) DO UPDATE SET type = excluded.type, severity = excluded.severity, state = excluded.state,
+            point_id = excluded.point_id, raised_ms = CASE WHEN excluded.state = 'raised' THEN excluded.changed_ms ELSE alarms.raised_ms END,
+            changed_ms = excluded.changed_ms, value = excluded.value, message = excluded.message, seq = excluded.seq
+        """)
+    private lazy var insertGap: SQLiteStatement = try! connection.prepare(
+        "INSERT INTO gaps(first_seq, last_seq, count, reason, at_ms) VALUES (?, ?, ?, ?, ?)")
+    private lazy var markGap: SQLiteStatement = try! connection.prepare("UPDATE gaps SET announced = 1 WHERE id = ?")
+    private lazy var upsertDetectorState: SQLiteStatement = try! connection.prepare(
+        "INSERT INTO detector_state(key, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms")
+
+    private func writerLoop() {
+        let maxCommands = max(1, settings.commitMaxRecords / 8)
+        while true {
+            let now = clock.monotonicNanoseconds()
+            // Wake at least every second for housekeeping and the normal-mode sync.
+            let wake = now + 1_000_000_000
+            var commands = ingress.take(max: maxCommands, untilMonotonicNanoseconds: wake)
+            // Group commit: take whatever else is already queued, up to the group bound.
+            var count = commands.reduce(0) { $0 + $1.recordCount }
+            while count < settings.commitMaxRecords {
+                let more = ingress.drain(max: maxCommands)
+                if more.isEmpty { break }
+                count += more.reduce(0) { $0 + $1.recordCount }
+                commands.append(contentsOf: more)
+            }
+            let controls: [Control] = lock.withLock { let c = inbox; inbox.removeAll(keepingCapacity: true); return c }
+            commitGroup(commands, controls)
+            housekeepingIfDue()
+            if commands.isEmpty && controls.isEmpty && ingress.isClosed && ingress.depth == 0 {
+                let pendingControls = lock.withLock { inbox.isEmpty }
+                if pendingControls { break }
+            }
+        }
+        // Final attempt for anything held while the disk was full.
+        if !held.isEmpty || !heldGaps.isEmpty { commitGroup([], []) }
+        if !held.isEmpty {
+            logger.critical("stopping with records that could not be written (disk full)", metadata: ["records": "\(held.count)"])
+        }
+        try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
+    private func commitGroup(_ commands: [Ingress], _ controls: [Control]) {
+        let wallNow = clock.wallMilliseconds()
+        // Number the new records: numbering happens once; a record keeps its seq even if the commit must be retried.
+        var fresh: [StoredRecord] = []
+        fresh.reserveCapacity(commands.reduce(0) { $0 + $1.recordCount })
+        for command in commands {
+            switch command {
+            case .readings(let readings):
+                for r in readings {
+                    lastSeq += 1
+                    fresh.append(StoredRecord(seq: lastSeq, kind: .reading, pointID: r.pointID,
+                                              timestampMilliseconds: r.timestampMilliseconds, value: r.value, quality: r.quality))
+                }
+            case .event(let e, let detail):
+                lastSeq += 1
+                fresh.append(StoredRecord(seq: lastSeq, kind: .event, pointID: e.pointID, timestampMilliseconds: e.timestampMilliseconds,
+                                          value: e.value, quality: e.quality, detail: detail))
+            }
+        }
+        var delivered: [UInt64] = []
+        var gapIDs: [Int64] = []
+        var detectorState: [String: [UInt8]] = [:]
+        var barriers: [@Sendable () -> Void] = []
+        var alarms: [(StoredRecord, AlarmTransition)] = []
+        for c in controls {
+            switch c {
+            case .alarm(let a):
+                lastSeq += 1
+                let detail = RecordDetail.alarm(a, point: pointNames[a.pointID] ?? "")
+                let record = StoredRecord(seq: lastSeq, kind: .alarm, pointID: a.pointID, timestampMilliseconds: a.timestampMilliseconds,
+                                          value: a.value, quality: .good, detail: detail)
+                fresh.append(record)
+                alarms.append((record, a))
+            case .delivered(let seqs): delivered.append(contentsOf: seqs)
+            case .gapsAnnounced(let ids): gapIDs.append(contentsOf: ids)
+            case .detectorState(let s): detectorState.merge(s) { $1 }
+            case .barrier(let b): barriers.append(b)
+            }
+        }
+        let toWrite = held + fresh
+        let gapsToWrite = heldGaps
+        if toWrite.isEmpty && gapsToWrite.isEmpty && delivered.isEmpty && gapIDs.isEmpty && detectorState.isEmpty {
+            barriers.forEach { $0() }
+            markProgress()
+            return
+        }
+        let monoNow = clock.monotonicNanoseconds()
+        // Normal durability: an fsync of the WAL at most once per interval bounds what a power cut can take.
+        let syncNow = settings.durability == .normal && monoNow &- lastSyncMonotonic >= UInt64(BufferStore.normalSyncInterval.nanoseconds)
+        var recordedGaps: [StoredGap] = []
+        do {
+            if syncNow { try connection.execute("PRAGMA synchronous = FULL") }
+            defer { if syncNow { try? connection.execute("PRAGMA synchronous = NORMAL") } }
+            try connection.transaction {
+                for g in gapsToWrite {
+                    recordedGaps.append(StoredGap(id: try writeGap(g, at: wallNow), gap: g))
+                }
+                for r in toWrite {
+                    insertRecord.bind(1, Int64(r.seq))
+                    insertRecord.bind(2, Int64(r.kind.rawValue))
+                    insertRecord.bind(3, Int64(r.pointID))
+                    insertRecord.bind(4, r.timestampMilliseconds)
+                    insertRecord.bind(5, r.value)
+                    insertRecord.bind(6, Int64(r.quality.rawValue))
+                    insertRecord.bind(7, r.detail)
+                    try insertRecord.run()
+                }
+                for (record, a) in alarms {
+                    upsertAlarm.bind(1, a.alarmID)
+                    upsertAlarm.bind(2, a.type)
+                    upsertAlarm.bind(3, a.severity.rawValue)
+                    upsertAlarm.bind(4, a.state.rawValue)
+                    upsertAlarm.bind(5, Int64(a.pointID))
+                    upsertAlarm.bind(6, a.timestampMilliseconds)
+                    upsertAlarm.bind(7, a.value)
+                    upsertAlarm.bind(8, a.message)
+                    upsertAlarm.bind(9, Int64(record.seq))
+                    try upsertAlarm.run()
+                }
+                try writeDelivered(delivered)
+                for id in gapIDs {
+                    markGap.bind(1, id)
+                    try markGap.run()
+                }
+                for (key, blob) in detectorState {
+                    upsertDetectorState.bind(1, key)
+                    upsertDetectorState.bind(2, blob: blob)
+                    upsertDetectorState.bind(3, wallNow)
+                    try upsertDetectorState.run()
+                }
+                if !toWrite.isEmpty || !gapsToWrite.isEmpty {
+                    updateLastSeq.bind(1, String(lastSeq))
+                    try updateLastSeq.run()
+                }
+            }
+            if syncNow { lastSyncMonotonic = monoNow }
+            if diskFullSince != nil {
+                logger.notice("disk has space again; held records written", metadata: ["records": "\(held.count)"])
+                diskFullSince = nil
+            }
+            held.removeAll()
+            heldGaps.removeAll()
+            lock.withLock {
+                stats.recordsCommitted += UInt64(toWrite.count)
+                stats.commitGroups += 1
+                stats.lastSeq = lastSeq
+                stats.heldInMemory = 0
+                stats.diskFull = false
+                stats.lastProgressMonotonicNanoseconds = monoNow
+            }
+            for g in recordedGaps { observer?.didRecordGap(g) }
+            if !toWrite.isEmpty { observer?.didCommit(toWrite) }
+            barriers.forEach { $0() }
+        } catch let error as StoreError {
+            if case .diskFull = error {
+                holdWhileDiskFull(toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs, detectorState: detectorState)
+                // Barriers wait for durability; they run once the disk has room again.
+                for b in barriers { enqueueControl(.barrier(b)) }
+            } else {
+                // Anything else is unexpected: keep the records (they are numbered) and retry next round.
+                logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
+                held = toWrite
+                heldGaps = gapsToWrite
+                if !delivered.isEmpty { enqueueControl(.delivered(delivered)) }
+                for b in barriers { enqueueControl(.barrier(b)) }
+            }
+        } catch {
+            logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
+            held = toWrite
+        }
+    }
+
+    private func writeDelivered(_ seqs: [UInt64]) throws {
+        guard !seqs.isEmpty else { return }
+        // Acknowledged batches are often runs of consecutive seqs: one range update per run.
+        let sorted = seqs.sorted()
+        var start = sorted[0], end = sorted[0]
+        func flush() throws {
+            if start == end {
+                markSent.bind(1, Int64(start))
+                try markSent.run()
+            } else {
+                markSentRange.bind(1, Int64(start))
+                markSentRange.bind(2, Int64(end))
+                try markSentRange.run()
+            }
+        }
+        for s in sorted.dropFirst() {
+            if s == end || s == end + 1 { end = s; continue }
+            try flush()
+            start = s; end = s
+        }
+        try flush()
+    }
+
+    private func writeGap(_ g: SequenceGap, at wallNow: Int64) throws -> Int64 {
+        insertGap.bind(1, Int64(g.from))
+        insertGap.bind(2, Int64(g.to))
+        insertGap.bind(3, Int64(g.count))
+        insertGap.bind(4, g.reason.rawValue)
+        insertGap.bind(5, wallNow)
+        try insertGap.run()
+        return sqlite3_last_insert_rowid(connection.handle)
+    }
+
+    /// The disk is full: keep the newest records in memory (bounded), drop the
+    /// oldest beyond the bound as an announced gap, and free space by retention.
+    private func holdWhileDiskFull(_ records: [StoredRecord], gaps: [SequenceGap], delivered: [UInt64],
+                                   gapIDs: [Int64], detectorState: [String: [UInt8]]) {
+        if diskFullSince == nil {
+            diskFullSince = clock.monotonicNanoseconds()
+            logger.critical("disk full: holding new readings in memory and evicting per retention",
+                            metadata: ["path": "\(path)", "memory_queue_records": "\(settings.memoryQueueRecords)"])
+        }
+        held = records
+        heldGaps = gaps
+        if held.count > settings.memoryQueueRecords {
+            let overflow = held.count - settings.memoryQueueRecords
+            let dropped = held.prefix(overflow)
+            held.removeFirst(overflow)
+            for run in SequenceRuns.runs(of: dropped.map(\.seq)) {
+                heldGaps.append(SequenceGap(store: storeID, from: run.lowerBound, to: run.upperBound,
+                                            count: run.upperBound - run.lowerBound + 1, reason: .diskFull))
+            }
+            lock.withLock { stats.evictedUnsent += UInt64(overflow) }
+            logger.error("disk full and memory queue full: oldest held readings dropped (announced on gaps)",
+                         metadata: ["dropped": "\(overflow)"])
+        }
+        // Keep acknowledgements and state for the next attempt.
+        if !delivered.isEmpty { enqueueControl(.delivered(delivered)) }
+        if !gapIDs.isEmpty { enqueueControl(.gapsAnnounced(gapIDs)) }
+        if !detectorState.isEmpty { enqueueControl(.detectorState(detectorState)) }
+        lock.withLock {
+            stats.heldInMemory = held.count
+            stats.diskFull = true
+            stats.lastProgressMonotonicNanoseconds = clock.monotonicNanoseconds()
+        }
+        // Deleting sent rows frees pages inside the file, which the next attempt can use.
+        enforceRetention(force: true)
+    }
+
+    private func markProgress() {
+        let now = clock.monotonicNanoseconds()
+        lock.withLock { stats.lastProgressMonotonicNanoseconds = now }
+    }
+
+    private func housekeepingIfDue() {
+        let now = clock.monotonicNanoseconds()
+        guard now &- lastHousekeeping >= 5_000_000_000 else { return }
+        lastHousekeeping = now
+        enforceRetention(force: false)
+        markProgress()
+    }
+
+    /// Applies `max_size` and `max_age`: sent rows go first, then the oldest
+    /// pending ones, each removed pending range recorded as a gap.
+    func enforceRetention(force: Bool) {
+        do {
+            let retention = Retention(connection: connection, settings: settings, storeID: storeID, logger: logger)
+            let result = try retention.enforce(nowMilliseconds: clock.wallMilliseconds(), lastSeq: lastSeq)
+            if result.evictedSent > 0 || !result.gaps.isEmpty {
+                lock.withLock {
+                    stats.evictedSent += result.evictedSent
+                    stats.evictedUnsent += result.gaps.reduce(0) { $0 + $1.gap.count }
+                }
+            }
+            for g in result.gaps { observer?.didRecordGap(g) }
+        } catch {
+            if !force { logger.warning("retention pass failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+}
+
+private extension String {
+    init(format2hex byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}
+
+extension BufferStore.Ingress {
+    var recordCount: Int {
+        switch self {
+        case .readings(let r): return r.count
+        case .event: return 1
+        }
+    }
+}
+
+/// Turns a list of seqs into maximal runs of consecutive numbers.
+public enum SequenceRuns {
+    public static func runs<S: Sequence>(of seqs: S) -> [ClosedRange<UInt64>] where S.Element == UInt64 {
+        var out: [ClosedRange<UInt64>] = []
+        var start: UInt64?
+        var end: UInt64 = 0
+        for s in seqs.sorted() {
+            if let st = start {
+                if s == end + 1 || s == end { end = s; continue }
+                out.append(st...end)
+            }
+            start = s; end = s
+        }
+        if let st = start { out.append(st...end) }
+        return out
+    }
+}
