@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import GatewayModel
+import TOMLKit
+
+/// Turns a TOML file into a validated `GatewayConfiguration`.
+///
+/// One reader serves the daemon's start and reload, `gatewayctl config check`
+/// and `detect --replay`. Reading never stops at the first problem: it
+/// throws `ConfigProblems` listing every problem found, each as
+/// `FILE:LINE: key: message`. Pure computation on the caller's thread apart
+/// from `load` reading the file (one small blocking read).
+public enum ConfigReader {
+    /// Reads and validates the file at `path`.
+    ///
+    /// - Throws: `ConfigProblems` with every problem found; a file that cannot
+    ///   be read gives one problem at line 1 with key `file` and the system's reason.
+    public static func load(path: String, purpose: ConfigPurpose = .gateway) throws -> GatewayConfiguration {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch let failure as FileReadFailure {
+            throw ConfigProblems(problems: [ConfigProblem(file: path, line: 1, key: "file", message: failure.message)])
+        }
+        return try parse(text: text, path: path, purpose: purpose)
+    }
+
+    /// Validates `text` as if read from `path` (used in messages and `sourcePath`).
+    ///
+    /// - Throws: `ConfigProblems` with every problem found. A TOML syntax error
+    ///   stops reading there and is the only problem reported (key `syntax`).
+    public static func parse(text: String, path: String, purpose: ConfigPurpose = .gateway) throws -> GatewayConfiguration {
+        let root: ConfigValue
+        do {
+            root = ConfigValue(try TOMLTable(string: text))
+        } catch let error as TOMLParseError {
+            throw ConfigProblems(problems: [ConfigProblem(file: path, line: max(1, error.source.begin.line),
+                                                          key: "syntax", message: syntaxMessage(error.description))])
+        }
+        guard case .table(let values) = root else {
+            throw ConfigProblems(problems: [ConfigProblem(file: path, line: 1, key: "syntax", message: "not a TOML document")])
+        }
+        let log = ProblemLog(file: path, index: KeyLineIndex(text: text))
+        let document = ConfigDocument(root: ConfigSection(path: "", values: values, log: log), purpose: purpose)
+        let configuration = document.read(sourcePath: path)
+        if let configuration, log.problems.isEmpty { return configuration }
+        var problems = log.sorted
+        if problems.isEmpty {
+            // read() only returns nil after reporting; this keeps a bug from passing silently.
+            problems = [ConfigProblem(file: path, line: 1, key: "gateway", message: "the configuration could not be read")]
+        }
+        throw ConfigProblems(problems: problems)
+    }
+
+    /// toml++ messages start with "Error while parsing key-value pair: ..." and similar; keep them, lower-cased first letter.
+    private static func syntaxMessage(_ text: String) -> String {
+        let trimmed = text.trimmingSpacesAndTabs()
+        guard let first = trimmed.first else { return "invalid TOML" }
+        return first.lowercased() + trimmed.dropFirst()
+    }
+
+    private struct FileReadFailure: Error { var message: String }
+
+    private static func readFile(_ path: String) throws -> String {
+        guard let file = fopen(path, "rb") else {
+            let code = errno
+            var message = "cannot read the configuration file: \(String(cString: strerror(code)))"
+            if code == ENOENT { message += " (check the path given to --config)" }
+            if code == EACCES { message += " (check the file's owner and permissions)" }
+            throw FileReadFailure(message: message)
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count {
+                if ferror(file) != 0 {
+                    throw FileReadFailure(message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
+                }
+                break
+            }
+            // A config is a few kilobytes; refuse to slurp a wrong path such as a disk image.
+            if bytes.count > 16 << 20 { throw FileReadFailure(message: "the file is larger than 16 MB; is this really the configuration?") }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Decoding replaces invalid sequences, so a changed byte count means the file was not UTF-8.
+        guard text.utf8.count == bytes.count, text.utf8.elementsEqual(bytes) else {
+            throw FileReadFailure(message: "the file is not UTF-8 text")
+        }
+        return text
+    }
+}
