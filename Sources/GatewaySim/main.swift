@@ -1,1 +1,2 @@
-print("sim")
+// gateway-sim: simulated field devices. Everything is in SimulatorCommand.swift.
+SimulatorCommand.main()
