@@ -1,0 +1,146 @@
+import GatewayModel
+
+/// `night_flow`: the minimum-night-flow method on a district inlet flow.
+///
+/// Each night the mean flow over the night window (default 02:00–04:00 local)
+/// is compared with what that weekday's night should be: a level (median of
+/// the last `baseline_nights` unflagged nights, each divided by its weekday's
+/// factor) times the weekday factor (Friday and Saturday nights run higher than
+/// Monday's, learned from the first `learning_nights` and then followed slowly).
+/// Because the level is a rolling median it follows the season; because each
+/// weekday has its own factor, weekends do not look like leaks.
+///
+/// Raised when the night exceeds its expectation by `threshold_percent` and by
+/// `min_excess` (flow units); cleared when a night comes back under half the
+/// threshold. A rise that stays `relearn_nights` nights in a row is accepted as
+/// the new normal (the baseline re-learns, the alarm clears saying so), so the
+/// next leak on top of it can be seen.
+final class NightFlowDetector: PointDetector {
+    let utcOffset: Int64
+    let windowStart: Int64
+    let windowEnd: Int64
+    let threshold: Double
+    let minExcess: Double
+    let baselineNights: Int
+    let learningNights: Int
+    let relearnNights: Int
+    let factorRate = 0.1
+
+    // The night being accumulated.
+    var nightDay = Int64.min
+    var sum = 0.0
+    var count = 0
+    // Learning: (weekday, mean) of the first nights.
+    var learning: [(Int, Double)] = []
+    var factors: [Double] = []  // empty until learned
+    /// Weekday-normalised means of recent unflagged nights, oldest first.
+    var history: [Double] = []
+    /// Weekday-normalised means of the current run of flagged nights.
+    var flagged: [Double] = []
+
+    init(_ p: DetectorParameters) {
+        utcOffset = p.offsetMilliseconds("utc_offset")
+        windowStart = p.milliseconds("window_start")
+        windowEnd = p.milliseconds("window_end")
+        threshold = (p.number("threshold_percent") ?? 8) / 100
+        minExcess = p.number("min_excess") ?? 0
+        baselineNights = p.integer("baseline_nights")
+        learningNights = p.integer("learning_nights")
+        relearnNights = p.integer("relearn_nights")
+    }
+
+    func observe(_ s: Sample, alarmActive: Bool) -> DetectorVerdict {
+        let civil = CivilTime(epochMilliseconds: s.timestampMilliseconds, utcOffsetMilliseconds: utcOffset)
+        let t = civil.timeOfDay
+        let wraps = windowStart > windowEnd
+        let inWindow = wraps ? (t >= windowStart || t < windowEnd) : (t >= windowStart && t < windowEnd)
+        var verdict = DetectorVerdict.unchanged
+        if !inWindow || (wraps && t >= windowStart ? civil.day + 1 : civil.day) != nightDay {
+            if count > 0 { verdict = closeNight(alarmActive: alarmActive, at: s) }
+            sum = 0
+            count = 0
+            nightDay = Int64.min
+        }
+        if inWindow, let v = s.value {
+            nightDay = wraps && t >= windowStart ? civil.day + 1 : civil.day
+            sum += v
+            count += 1
+        }
+        return verdict
+    }
+
+    private func closeNight(alarmActive: Bool, at s: Sample) -> DetectorVerdict {
+        let mean = sum / Double(count)
+        let weekday = CivilTime(epochMilliseconds: nightDay * CivilTime.dayMilliseconds, utcOffsetMilliseconds: 0).weekday
+        if factors.isEmpty {
+            learning.append((weekday, mean))
+            if learning.count >= learningNights { finishLearning() }
+            return .unchanged
+        }
+        var sorted = history
+        sorted.sort()
+        let level = sorted.median
+        let expected = level * factors[weekday]
+        let excess = mean / expected - 1
+        let name = CivilTime.weekdayNames[weekday]
+        if excess > threshold && mean - expected > minExcess {
+            flagged.append(mean / factors[weekday])
+            if !alarmActive {
+                return .raise(value: mean, message: "night flow \(formatValue(mean)) is \(formatValue(excess * 100)) % above its \(formatValue(expected)) baseline for a \(name) night: possible leak")
+            }
+            if flagged.count >= relearnNights {
+                history = Array(flagged.suffix(baselineNights))
+                flagged = []
+                return .clear(value: mean, message: "night flow has stayed near \(formatValue(mean)) for \(relearnNights) nights; accepted as the new baseline (check the district if no leak was repaired)")
+            }
+            return .unchanged
+        }
+        flagged = []
+        history.append(mean / factors[weekday])
+        if history.count > baselineNights { history.removeFirst(history.count - baselineNights) }
+        // Follow slow changes in the weekday pattern (holidays, seasons).
+        if level > 0 { factors[weekday] += factorRate * (mean / level - factors[weekday]) }
+        if alarmActive && excess < threshold / 2 {
+            return .clear(value: mean, message: "night flow \(formatValue(mean)) back near its \(formatValue(expected)) baseline")
+        }
+        return .unchanged
+    }
+
+    private func finishLearning() {
+        var means = learning.map(\.1)
+        means.sort()
+        let level = means.median
+        guard level > 0 else { learning.removeFirst(); return }
+        var f = [Double](repeating: 1, count: 7)
+        for d in 0..<7 {
+            let ratios = learning.filter { $0.0 == d }.map { $0.1 / level }
+            if !ratios.isEmpty { f[d] = ratios.reduce(0, +) / Double(ratios.count) }
+        }
+        factors = f
+        history = learning.suffix(baselineNights).map { $0.1 / f[$0.0] }
+        learning = []
+    }
+
+    func encodeState(into w: inout StateWriter) {
+        w.put(UInt8(1))
+        w.put(nightDay)
+        w.put(sum)
+        w.put(count)
+        w.put(learning.map { Double($0.0) })
+        w.put(learning.map(\.1))
+        w.put(factors)
+        w.put(history)
+        w.put(flagged)
+    }
+
+    func decodeState(from r: inout StateReader) throws {
+        guard try r.byte() == 1 else { throw StateDecodingFailed() }
+        let nd = try r.int64(), s = try r.double(), c = try r.int()
+        let days = try r.doubles(), means = try r.doubles()
+        let f = try r.doubles(), h = try r.doubles(), fl = try r.doubles()
+        guard days.count == means.count, f.isEmpty || f.count == 7 else { throw StateDecodingFailed() }
+        nightDay = nd; sum = s; count = c
+        learning = zip(days, means).map { (Int($0.0), $0.1) }
+        factors = f; history = h; flagged = fl
+    }
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Scores a detector config on the leak-dev data: ltown-2018, its leak-free twin, and (with --hanoi) the 20 Hanoi scenarios.
+# usage: detection-dev/tune.sh CONFIG_LTOWN [CONFIG_HANOI]   (run from the repo root after building gatewayctl in release)
+set -e
+CTL=${CTL:-.build-detect/release/gatewayctl}
+DATA=${DATA:-../shared/leak-dev}
+OUT=${OUT:-/tmp/detect-tune}
+mkdir -p "$OUT"
+for set in ltown-2018 ltown-2018-noleaks; do
+  "$CTL" detect --replay "$DATA/$set/readings.csv.gz" --config "$1" --output "$OUT/$set.jsonl" 2>"$OUT/$set.err" &
+done
+wait
+for set in ltown-2018 ltown-2018-noleaks; do
+  printf '%s ' "$set"; python3 "$DATA/score.py" "$OUT/$set.jsonl" "$DATA/$set/leaks.csv" "$DATA/$set/readings.csv.gz"
+done
+if [ -n "$2" ]; then
+  for i in $(seq 1 20); do
+    "$CTL" detect --replay "$DATA/hanoi/scenario-$i/readings.csv.gz" --config "$2" --output "$OUT/hanoi-$i.jsonl" 2>/dev/null
+    python3 "$DATA/score.py" "$OUT/hanoi-$i.jsonl" "$DATA/hanoi/scenario-$i/leaks.csv" "$DATA/hanoi/scenario-$i/readings.csv.gz"
+  done > "$OUT/hanoi.scores"
+  python3 "$(dirname "$0")/aggregate.py" "$OUT/hanoi.scores"
+fi
