@@ -196,8 +196,7 @@ extension ConfigDocument {
             // Two points reading the same register would publish one quantity twice under two names, or decode garbage.
             let span = point.address...(point.address + point.type.registerCount - 1)
             if let (other, otherSection) = points.first(where: { $0.0.table == point.table && $0.0.span.overlaps(span) }) {
-                let what = point.table.isBits ? "bits" : "registers"
-                section.report("address", "\(what) \(ConfigDocument.describe(span)) of the \(point.table.rawValue) table overlap point \(ConfigValue.quote(other.name)) (\(otherSection.path), \(ConfigDocument.describe(other.span)))")
+                section.report("address", "\(ConfigDocument.describe(span, in: point.table)) of the \(point.table.rawValue) table overlap\(span.count == 1 ? "s" : "") point \(ConfigValue.quote(other.name)) (\(otherSection.path), \(ConfigDocument.describe(other.span, in: other.table)))")
                 usable = false
             }
             points.append((point, section))
@@ -205,8 +204,10 @@ extension ConfigDocument {
         return (points.map(\.0), names, usable)
     }
 
-    private static func describe(_ span: ClosedRange<Int>) -> String {
-        span.lowerBound == span.upperBound ? "\(span.lowerBound)" : "\(span.lowerBound)–\(span.upperBound)"
+    /// `register 5`, `registers 0–1`, `bit 3`.
+    private static func describe(_ span: ClosedRange<Int>, in table: RegisterTable) -> String {
+        let noun = table.isBits ? "bit" : "register"
+        return span.count == 1 ? "\(noun) \(span.lowerBound)" : "\(noun)s \(span.lowerBound)–\(span.upperBound)"
     }
 
     private func readPoint(_ section: ConfigSection) -> PointConfiguration? {

@@ -37,8 +37,9 @@ public enum ConfigReader {
         do {
             root = ConfigValue(try TOMLTable(string: text))
         } catch let error as TOMLParseError {
-            throw ConfigProblems(problems: [ConfigProblem(file: path, line: max(1, error.source.begin.line),
-                                                          key: "syntax", message: syntaxMessage(error.description))])
+            let line = max(1, error.source.begin.line)
+            throw ConfigProblems(problems: [ConfigProblem(file: path, line: line, key: "syntax",
+                                                          message: syntaxMessage(error.description, line: lineText(text, line)))])
         }
         guard case .table(let values) = root else {
             throw ConfigProblems(problems: [ConfigProblem(file: path, line: 1, key: "syntax", message: "not a TOML document")])
@@ -55,14 +56,37 @@ public enum ConfigReader {
         throw ConfigProblems(problems: problems)
     }
 
-    /// toml++ messages start with "Error while parsing key-value pair: ..." and similar; keep them, lower-cased first letter.
-    private static func syntaxMessage(_ text: String) -> String {
+    /// toml++'s message with a lower-case first letter, plus a hint for the most
+    /// common mistake in the field: text written without quotes (`host = 192.0.2.10`).
+    static func syntaxMessage(_ text: String, line: String) -> String {
         let trimmed = text.trimmingSpacesAndTabs()
         guard let first = trimmed.first else { return "invalid TOML" }
-        return first.lowercased() + trimmed.dropFirst()
+        var message = first.lowercased() + trimmed.dropFirst()
+        if let equals = line.firstIndex(of: "=") {
+            let key = line[..<equals].trimmingSpacesAndTabs()
+            var value = Substring(line[line.index(after: equals)...])
+            if let hash = value.firstIndex(of: "#") { value = value[..<hash] }
+            let v = value.trimmingSpacesAndTabs()
+            let plain = v.replacingUnderscores()
+            let looksLikeText = !v.isEmpty && !"\"'[{".contains(v.first!) && v != "true" && v != "false"
+                && Int(plain) == nil && Double(plain) == nil
+            if looksLikeText && !key.isEmpty {
+                message += " (text values need quotes: \(key) = \"\(v)\")"
+            }
+        }
+        return message
     }
 
-    private struct FileReadFailure: Error { var message: String }
+    private static func lineText(_ text: String, _ number: Int) -> String {
+        var n = 1
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if n == number { return String(line) }
+            n += 1
+        }
+        return ""
+    }
+
+    fileprivate struct FileReadFailure: Error { var message: String }
 
     private static func readFile(_ path: String) throws -> String {
         guard let file = fopen(path, "rb") else {
@@ -94,4 +118,8 @@ public enum ConfigReader {
         }
         return text
     }
+}
+
+private extension String {
+    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }

@@ -207,7 +207,7 @@ struct ConfigSection {
 }
 
 
-extension String {
+extension StringProtocol {
     func trimmingSpacesAndTabs() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }

@@ -1,2 +1,0 @@
-import XCTest
-final class GatewayConfigTestsPlaceholder: XCTestCase { func testBuilds() {} }
