@@ -37,6 +37,7 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
     private var linkFailuresSinceSummary: UInt64 = 0
     private var linkLastSummary: UInt64 = 0
     private var timeoutsSinceLastAnswer = 0
+    private var hasConnectedBefore = false
 
     private let statusLock = ConditionLock()
     private var shared: SharedState
@@ -202,8 +203,8 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
         if now < reconnectNotBefore, let linkError { return linkError }
         do {
             try link.open()
-            count(shared.counters["connects", default: 0] == 0 ? "connects" : "reopens")
-            if shared.counters["connects"] == nil { count("connects") }
+            count(hasConnectedBefore ? "reopens" : "connects")
+            hasConnectedBefore = true
             noteLinkOutcome(nil)
             return nil
         } catch let error as ModbusError {
