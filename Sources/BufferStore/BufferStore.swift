@@ -262,6 +262,14 @@ public final class BufferStore: @unchecked Sendable {
         enqueueControl(.barrier(done))
     }
 
+    /// Blocks the caller until everything submitted before this call is committed
+    /// and handed to the observer. Must not be called on the writer thread.
+    public func flushAndWait() {
+        let latch = Latch()
+        flush { latch.open() }
+        latch.wait()
+    }
+
     /// Stops accepting, commits everything queued, and joins the writer. Blocks the caller.
     public func stop() {
         ingress.close()

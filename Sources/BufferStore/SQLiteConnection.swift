@@ -119,7 +119,7 @@ final class SQLiteStatement {
         if let value { sqlite3_bind_text(handle, index, value, -1, sqliteTransient) } else { sqlite3_bind_null(handle, index) }
     }
     func bind(_ index: Int32, blob: [UInt8]) {
-        blob.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
+        _ = blob.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
     }
 
     /// Steps once: true when a row is available, false when done.

@@ -146,3 +146,20 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
         lock.broadcast()
     }
 }
+
+/// A one-shot gate: `wait` blocks until `open` has been called (once is enough).
+public final class Latch: @unchecked Sendable {
+    // Invariant: `isOpen` is guarded by `lock`.
+    private let lock = ConditionLock()
+    private var isOpen = false
+
+    public init() {}
+
+    public func open() {
+        lock.withLock { isOpen = true; lock.broadcast() }
+    }
+
+    public func wait() {
+        lock.withLock { while !isOpen { lock.wait() } }
+    }
+}

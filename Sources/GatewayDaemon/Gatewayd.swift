@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import GatewayConfig
+import GatewayModel
+import Logging
+import ServiceLifecycle
+
+/// `gatewayd --config FILE`: runs until SIGTERM/SIGINT, then finishes in-flight
+/// work, commits the buffer and exits 0.
+@main
+struct Gatewayd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatewayd",
+        abstract: "Edge sensor gateway: polls Modbus and serial devices, buffers every reading in SQLite, detects leaks, forwards over MQTT.",
+        discussion: """
+        Runs until SIGTERM or SIGINT, then stops polling, commits the buffer, waits briefly for the broker's \
+        acknowledgements, publishes status offline and exits 0. Logs go to stderr, one line per event.
+        Check a config first with `gatewayctl config check --config FILE`.
+        """,
+        version: GatewayVersion.string
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config: String = "/etc/gatewayd/gatewayd.toml"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = GatewayLogHandler(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "gatewayd")
+        logger.logLevel = level
+
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try ConfigReader.load(path: config)
+        } catch let problems as ConfigProblems {
+            logger.critical("the configuration has problems; not starting", metadata: ["config": "\(config)"])
+            FileHandle.standardError.write(Data((problems.description + "\n").utf8))
+            throw ExitCode(1)
+        }
+        let runtime = GatewayRuntime(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: GatewayService(runtime: runtime))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("gatewayd failed: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

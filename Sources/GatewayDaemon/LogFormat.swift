@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+
+/// One line per event on stderr: `2026-11-22T10:00:00.123Z warning store: message key=value`.
+/// Under systemd (JOURNAL_STREAM set) the line starts with a syslog priority
+/// `<N>` and carries no timestamp, since journald adds its own.
+struct GatewayLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    static let underJournald = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+
+    init(label: String) { self.label = label }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let level = event.level
+        let message = event.message
+        var all = metadata
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        var text = ""
+        if GatewayLogHandler.underJournald {
+            text = "<\(GatewayLogHandler.syslogPriority(level))>"
+        } else {
+            text = GatewayLogHandler.timestamp() + " "
+        }
+        text += "\(level) \(label): \(message)"
+        for key in all.keys.sorted() {
+            let v = "\(all[key]!)"
+            text += " \(key)=" + (v.contains(" ") || v.isEmpty ? "\"\(v)\"" : v)
+        }
+        text += "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var tmv = tm()
+        var secs = ts.tv_sec
+        gmtime_r(&secs, &tmv)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
+                      tmv.tm_hour, tmv.tm_min, tmv.tm_sec, ts.tv_nsec / 1_000_000)
+    }
+}
