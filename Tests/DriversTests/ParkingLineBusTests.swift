@@ -19,6 +19,32 @@ final class CollectingSink: ReadingSink, @unchecked Sendable {
     func values(point: PointID) -> [Double] { readings.filter { $0.pointID == point }.compactMap(\.value) }
 }
 
+/// Keeps every log line, to check what a technician would see in the journal.
+struct CapturingLogHandler: LogHandler {
+    final class Lines: @unchecked Sendable {
+        // Invariant: `stored` is only touched with `lock` held.
+        private let lock = ConditionLock()
+        private var stored: [(level: Logger.Level, text: String)] = []
+        func append(_ level: Logger.Level, _ text: String) { lock.withLock { stored.append((level, text)) } }
+        var all: [(level: Logger.Level, text: String)] { lock.withLock { stored } }
+        func count(containing needle: String) -> Int { all.filter { $0.text.contains(needle) }.count }
+    }
+
+    let lines: Lines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        lines.append(level, message.description)
+    }
+}
+
 /// The bus on a real pseudo-terminal: the test plays the concentrator on the master.
 final class ParkingLineBusTests: XCTestCase {
     private let bayA = BusDevice(configuration: DeviceConfiguration(id: "bay-a-017", bus: "parking-row-a",
@@ -29,13 +55,14 @@ final class ParkingLineBusTests: XCTestCase {
                                  pointIDs: [20, 21, 22])
 
     private func makeBus(_ line: TestSerialLine, sink: CollectingSink, debounce: Duration = .milliseconds(150),
-                         heartbeat: Duration = .seconds(120)) -> ParkingLineBus {
+                         heartbeat: Duration = .seconds(120), log: CapturingLogHandler.Lines = .init(),
+                         summaryInterval: Duration = .seconds(300)) -> ParkingLineBus {
         let configuration = BusConfiguration(name: "parking-row-a", type: .serialLine, device: line.link, baud: 9600,
                                              lineProtocol: .parking, debounce: debounce, heartbeatTimeout: heartbeat)
-        var logger = Logger(label: "test.parking")
-        logger.logLevel = .critical
+        let logger = Logger(label: "test.parking") { _ in CapturingLogHandler(lines: log) }
         return ParkingLineBus(configuration: configuration, devices: [bayA, bayB], sink: sink, clock: SystemClock(),
-                              logger: logger, reopenBackoff: (.milliseconds(20), .milliseconds(200)))
+                              logger: logger, reopenBackoff: (.milliseconds(20), .milliseconds(200)),
+                              summaryInterval: summaryInterval)
     }
 
     private func startConnected(_ bus: ParkingLineBus) {
@@ -194,5 +221,34 @@ final class ParkingLineBusTests: XCTestCase {
         line.send(stateFrame("A-018", .occupied, counter: 1).encoded)
         waitUntil("the reading arrives") { sink.values(point: 21) == [3600] }
         XCTAssertEqual(bus.status().counters["reopens"], 0)
+    }
+
+    func testANoisyLineIsLoggedOnceThenSummarised() throws {
+        let line = try TestSerialLine()
+        let sink = CollectingSink()
+        let log = CapturingLogHandler.Lines()
+        let bus = makeBus(line, sink: sink, log: log, summaryInterval: .seconds(1))
+        startConnected(bus)
+        defer { bus.stop() }
+
+        var stream = ""
+        for counter in 1...30 {
+            stream += "\u{1B}~" + withBadChecksum(stateFrame("A-017", .free, counter: UInt16(counter)))
+            stream += heartbeatFrame("Z-999", counter: UInt16(counter)).encoded
+        }
+        stream += heartbeatFrame("A-017", counter: 100).encoded
+        line.send(stream)
+        waitUntil("everything is parsed") { bus.status().counters["frames_ok"] == 31 }
+        XCTAssertEqual(bus.status().counters["bad_checksum"], 30)
+        XCTAssertEqual(log.count(containing: "bad checksum in a frame from bay A-017"), 1)
+        XCTAssertEqual(log.count(containing: "bytes outside any frame"), 1)
+        XCTAssertEqual(log.count(containing: "bay Z-999, which no [[device]] names"), 1)
+        waitUntil("a summary follows") { log.count(containing: "bad checksums") >= 1 }
+        let summary = log.all.first { $0.text.contains("bad checksums") }!
+        XCTAssertEqual(summary.level, .warning)
+        XCTAssertTrue(summary.text.contains("garbage bytes"), summary.text)
+        XCTAssertTrue(summary.text.contains("frames from unknown bays"), summary.text)
+        // Nothing per frame above debug: a noisy line must not flood the journal.
+        XCTAssertLessThan(log.all.filter { $0.level >= .info }.count, 10)
     }
 }

@@ -151,7 +151,10 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
                     port = opened
                     if everOpened {
                         lineCounters.reopens += 1
-                        logger.notice("bus \(configuration.name): serial port \(configuration.device) reopened after \(failedAttempts) failed attempt(s)")
+                        // Only outages that were announced get their end announced.
+                        if faultLog.outageAnnounced {
+                            logger.notice("bus \(configuration.name): serial port \(configuration.device) reopened after \(failedAttempts) failed attempt(s)")
+                        }
                     } else {
                         logger.info("bus \(configuration.name): listening on \(configuration.device) at \(settings.baud) baud\(opened.kernelRS485 ? " (kernel RS-485 mode)" : "")")
                     }
@@ -162,8 +165,9 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
                 } catch {
                     lineCounters.openFailures += 1
                     failedAttempts += 1
-                    // First failure in a row is logged; the rest go into the periodic summary.
-                    if failedAttempts == 1 {
+                    // The first failure of an outage is logged (unless the vanishing
+                    // already was); the rest go into the periodic summary.
+                    if failedAttempts == 1 && !faultLog.outageAnnounced && announcePortFault(monotonic: now) {
                         logger.error("bus \(configuration.name): \(error)")
                     } else {
                         faultLog.suppressedOpenFailures += 1
@@ -200,7 +204,12 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
                 }
             } catch {
                 port = nil
-                logger.warning("bus \(configuration.name): \(error)")
+                faultLog.outageAnnounced = false
+                if announcePortFault(monotonic: now) {
+                    logger.warning("bus \(configuration.name): \(error)")
+                } else {
+                    faultLog.suppressedPortLosses += 1
+                }
                 // The node often comes back a moment later (re-enumeration): first retry soon.
                 nextOpenAttempt = now + reopenMinimumNanoseconds
                 backoff = reopenMinimumNanoseconds
@@ -266,7 +275,13 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
             wall = now
             while let event = trackers[index].tick(monotonic: monotonic, wall: now) {
                 if event.quality == .commError {
-                    logger.warning("bus \(configuration.name): \(trackers[index].lastError ?? "bay \(trackers[index].bay) silent")")
+                    // A dead concentrator silences every bay at once: one line, then a count.
+                    if faultLog.silenceLogged {
+                        faultLog.suppressedSilentBays += 1
+                    } else {
+                        faultLog.silenceLogged = true
+                        logger.warning("bus \(configuration.name): \(trackers[index].lastError ?? "bay \(trackers[index].bay) silent")")
+                    }
                 }
                 deliver(event, bay: trackers[index].bay)
             }
@@ -290,6 +305,23 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
         var countersAtLastSummary: [String: UInt64] = [:]
         var suppressedOpenFailures: UInt64 = 0
         var lastOpenError: String?
+        /// When a port fault (lost or failed open) was last logged.
+        var lastPortFaultLogged: UInt64?
+        /// Whether the current outage was logged (so its end is too).
+        var outageAnnounced = false
+        var suppressedPortLosses: UInt64 = 0
+        var silenceLogged = false
+        var suppressedSilentBays: UInt64 = 0
+    }
+
+    /// Whether a port fault may be logged now: at most one per summary interval.
+    private func announcePortFault(monotonic: UInt64) -> Bool {
+        if let last = faultLog.lastPortFaultLogged, monotonic - min(monotonic, last) < summaryIntervalNanoseconds {
+            return false
+        }
+        faultLog.lastPortFaultLogged = monotonic
+        faultLog.outageAnnounced = true
+        return true
     }
 
     private func noteFirstFault(_ kind: LineFaultLog.Kind, _ message: String) {
@@ -308,10 +340,19 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
             let delta = (now[key] ?? 0) - min(now[key] ?? 0, faultLog.countersAtLastSummary[key] ?? 0)
             if delta > 0 { parts.append("\(delta) \(words)") }
         }
+        if faultLog.suppressedPortLosses > 0 {
+            parts.append("the port went away \(faultLog.suppressedPortLosses) more time(s)")
+            faultLog.suppressedPortLosses = 0
+        }
         if faultLog.suppressedOpenFailures > 0, let error = faultLog.lastOpenError {
-            parts.append("\(faultLog.suppressedOpenFailures) more failed opens (\(error))")
+            parts.append("\(faultLog.suppressedOpenFailures) more failed opens (last: \(error))")
             faultLog.suppressedOpenFailures = 0
         }
+        if faultLog.suppressedSilentBays > 0 {
+            parts.append("\(faultLog.suppressedSilentBays) more bays fell silent (heartbeat timeout)")
+            faultLog.suppressedSilentBays = 0
+        }
+        faultLog.silenceLogged = false
         faultLog.countersAtLastSummary = now
         if !parts.isEmpty {
             logger.warning("bus \(configuration.name) in the last \(ConfigUnits.text(.nanoseconds(Int64(summaryIntervalNanoseconds)))): \(parts.joined(separator: ", "))")
@@ -338,6 +379,7 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
     }
 
     private func publishStatus(connected: Bool, monotonic: UInt64) {
+        utilisation.roll(monotonic)
         let status = BusStatus(
             name: configuration.name, type: configuration.type.rawValue, connected: connected,
             utilisation: utilisation.fraction(baud: configuration.baud,
@@ -359,7 +401,8 @@ private struct LineUtilisation {
         bytesThisWindow += bytes
     }
 
-    private mutating func roll(_ monotonic: UInt64) {
+    /// Closes the minute when it is over, even if the line has gone quiet.
+    mutating func roll(_ monotonic: UInt64) {
         if windowStart == 0 { windowStart = monotonic }
         if monotonic - min(monotonic, windowStart) >= Self.window {
             // A gap of more than one window means the last full minute was silent.
