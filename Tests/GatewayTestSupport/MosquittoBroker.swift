@@ -22,7 +22,10 @@ public final class MosquittoBroker {
 
     public func start() throws {
         let conf = directory + "/mosquitto.conf"
+        // As root, mosquitto would switch to the `mosquitto` user and could not read the test's key files.
+        let user = geteuid() == 0 ? "user root" : ""
         let text = """
+        \(user)
         persistence false
         log_dest stderr
         log_type error
