@@ -342,8 +342,8 @@ final class ModbusRTUTestServer: @unchecked Sendable {
                     script.fuzz = g
                 } else if script.corruptNextAnswers > 0 {
                     script.corruptNextAnswers -= 1
-                    answer[answer.count - 1] ^= 0x5A
-                    answer[2] ^= 0xFF
+                    // A flipped data bit: right length, wrong CRC.
+                    answer[answer.count - 3] ^= 0x10
                 }
                 script.answered += 1
             }

@@ -289,10 +289,10 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
         let now = clock.monotonicNanoseconds()
         var state = devices[index]
         let next: UInt64
-        let linkDown = result.failure?.isConnectionLevel ?? false
-        if result.failure == nil || result.anyAnswered || linkDown {
-            // Healthy, or partly answered, or the link (not the unit) failed: keep the grid.
-            // While the link is down no I/O happens until its own backoff allows it.
+        if !Self.backsOff(result) {
+            // Healthy, partly answered, garbled (something answered), or the link
+            // (not the unit) failed: keep the grid. While the link is down no I/O
+            // happens until its own backoff allows it.
             next = PollSchedule.nextDeadline(after: deadline, intervalNanoseconds: state.intervalNanoseconds, nowNanoseconds: now)
             state.previousDeadline = next
         } else {
@@ -304,6 +304,13 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
         }
         devices[index] = state
         schedule.schedule(device: index, atNanoseconds: next)
+    }
+
+    /// A unit that stays silent backs off; one that answers, even garbled or
+    /// with an exception, keeps its interval (the line or one point is at fault).
+    static func backsOff(_ result: DevicePollResult) -> Bool {
+        guard case .timeout? = result.failure else { return false }
+        return !result.anyAnswered
     }
 
     private func deliver(_ result: DevicePollResult, of index: Int) {
@@ -349,7 +356,7 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
             logger.info("\(config.id) answers again after \(state.consecutiveFailures) failed polls")
             state.consecutiveFailures = 0
         }
-        let backoff = result.failure != nil && !result.anyAnswered && !(result.failure?.isConnectionLevel ?? false)
+        let backoff = Self.backsOff(result)
         devices[index] = state
         statusLock.withLock {
             var s = shared.devices[index]
