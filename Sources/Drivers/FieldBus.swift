@@ -50,28 +50,8 @@ public final class FieldBus: Sendable {
 
     static func serialLineRunner(configuration: BusConfiguration, devices: [BusDevice], sink: ReadingSink,
                                  clock: GatewayClock, logger: Logger) -> any BusRunner {
-        UnavailableBus(configuration: configuration, logger: logger,
-                       reason: "serial-line support is not built into this gatewayd; bus \(configuration.name) stays idle")
-    }
-}
-
-/// A bus this build cannot run: it says so once and reports itself disconnected.
-final class UnavailableBus: BusRunner, @unchecked Sendable {
-    // Immutable after init.
-    private let configuration: BusConfiguration
-    private let logger: Logger
-    private let reason: String
-
-    init(configuration: BusConfiguration, logger: Logger, reason: String) {
-        self.configuration = configuration
-        self.logger = logger
-        self.reason = reason
-    }
-
-    func start() { logger.error("\(reason)") }
-    func stop() {}
-    func status() -> BusStatus {
-        BusStatus(name: configuration.name, type: configuration.type.rawValue, connected: false, counters: [:])
+        // Only the parking protocol exists; the config reader rejects others.
+        ParkingLineBus(configuration: configuration, devices: devices, sink: sink, clock: clock, logger: logger)
     }
 }
 

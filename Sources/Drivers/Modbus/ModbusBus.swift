@@ -182,6 +182,11 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
 
     private func runAdHoc(_ job: AdHocTransaction) {
         if job.isFinished { return }
+        if isStopping {
+            // stop() finishes the transaction in progress only; the rest of a taken batch fails.
+            job.finish(.failure(ModbusError.busStopped(bus: configuration.name)))
+            return
+        }
         guard let link else {
             job.finish(.failure(linkError ?? ModbusError.busStopped(bus: configuration.name)))
             return
