@@ -32,12 +32,12 @@ let package = Package(
         .target(name: "GatewayConfig", dependencies: [
             "GatewayModel", "Detection",
             .product(name: "TOMLKit", package: "TOMLKit"),
-        ]),
+        ], exclude: ["README.md"]),
         // Field buses: Modbus TCP/RTU (libmodbus), serial line protocols, scheduling.
         .target(name: "Drivers", dependencies: [
             "GatewayModel", "CModbus",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], exclude: ["Modbus/README.md", "SerialLine/README.md"]),
         // The durable SQLite buffer.
         .target(name: "BufferStore", dependencies: [
             "GatewayModel", "CSQLite",
