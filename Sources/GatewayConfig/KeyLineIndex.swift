@@ -135,7 +135,7 @@ private struct Scan {
             if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                 let start = i
                 skipString()
-                let raw = bytes[(start + 1)..<max(start + 1, i - 1)]
+                let raw = bytes[min(start + 1, bytes.count)..<min(bytes.count, max(start + 1, i - 1))]
                 segments.append(String(decoding: raw, as: UTF8.self))
             } else {
                 let start = i
