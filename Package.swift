@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "gatewayd", targets: ["GatewayDaemon"]),
         .executable(name: "gatewayctl", targets: ["GatewayCtl"]),
         .executable(name: "gateway-sim", targets: ["GatewaySim"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,13 +55,21 @@ let package = Package(
         .target(name: "ReplayInput", dependencies: ["GatewayModel", "Detection", "CZlib"]),
 
         .executableTarget(name: "GatewayDaemon", dependencies: [
-            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection",
+            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection", "ControlChannel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "GatewayCtl", dependencies: [
-            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Detection", "ReplayInput",
+            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Detection", "ReplayInput", "Uplink", "ControlChannel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The local control socket between gatewayd and gatewayctl: messages and framing.
+        .target(name: "ControlChannel", dependencies: ["GatewayModel", "Drivers", "BufferStore", "Uplink"]),
+        // `make bench`: what a reading costs, how fast a backlog drains (release build).
+        .executableTarget(name: "GatewayBench", dependencies: [
+            "GatewayModel", "Drivers", "BufferStore", "Uplink", "Detection", "ReplayInput", "CModbus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -73,13 +82,13 @@ let package = Package(
         // Test-only helpers: a real mosquitto on a free loopback port, child processes.
         .target(name: "GatewayTestSupport", dependencies: ["GatewayModel"], path: "Tests/GatewayTestSupport"),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"]),
-        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayModel"],
-                    resources: [.copy("Cases")]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayModel"], exclude: ["Cases"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport"]),
         .testTarget(name: "BufferStoreTests", dependencies: ["BufferStore", "GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayConfig", "GatewayTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GatewayModel", "GatewayTestSupport"]),
+        .testTarget(name: "GatewayCtlTests", dependencies: ["GatewayModel", "GatewayTestSupport", "BufferStore"]),
     ],
     swiftLanguageModes: [.v5]
 )

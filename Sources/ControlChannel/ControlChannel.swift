@@ -1,0 +1,1 @@
+// The control channel between gatewayd and gatewayctl (messages, framing).

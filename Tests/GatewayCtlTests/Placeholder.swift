@@ -1,0 +1,2 @@
+import XCTest
+final class GatewayCtlPlaceholderTests: XCTestCase { func testBuilds() {} }
