@@ -142,6 +142,9 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
         var nextOpenAttempt: UInt64 = 0
         var nextPresenceCheck: UInt64 = 0
         let presenceCheckInterval: UInt64 = 1_000_000_000
+        var openedAt: UInt64 = 0
+        /// A port that stayed open this long is healthy: its next loss starts the backoff afresh.
+        let stableNanoseconds: UInt64 = 30_000_000_000
 
         while !isStopping {
             var now = clock.monotonicNanoseconds()
@@ -160,7 +163,7 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
                     }
                     everOpened = true
                     failedAttempts = 0
-                    backoff = reopenMinimumNanoseconds
+                    openedAt = now
                     nextPresenceCheck = now + presenceCheckInterval
                 } catch {
                     lineCounters.openFailures += 1
@@ -210,9 +213,12 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
                 } else {
                     faultLog.suppressedPortLosses += 1
                 }
-                // The node often comes back a moment later (re-enumeration): first retry soon.
-                nextOpenAttempt = now + reopenMinimumNanoseconds
-                backoff = reopenMinimumNanoseconds
+                // The node often comes back a moment later (re-enumeration): after a
+                // healthy spell retry soon; a port that hangs up right after every
+                // open (a failing adapter) keeps backing off instead of spinning.
+                if now - min(now, openedAt) >= stableNanoseconds { backoff = reopenMinimumNanoseconds }
+                nextOpenAttempt = now + backoff
+                backoff = min(backoff * 2, reopenMaximumNanoseconds)
                 failedAttempts = 0
                 // A frame cut by the loss must not be glued to the first bytes after reopening.
                 parser.discardPartialLine()
