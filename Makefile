@@ -5,7 +5,7 @@ SWIFT        ?= swift
 PREFIX       ?= /usr/local
 CONFIG       ?= release
 APT_PACKAGES := libmodbus-dev libmosquitto-dev libsqlite3-dev zlib1g-dev pkg-config \
-                mosquitto mosquitto-clients openssl python3 sqlite3
+                mosquitto mosquitto-clients openssl python3 sqlite3 valgrind
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build test demo bench clean install
@@ -34,6 +34,10 @@ test: deps
 # Simulated devices + a local mosquitto + gatewayd; prints what a utility receives. Ctrl-C stops it all.
 demo: build
 	./scripts/demo.sh
+
+# Benchmarks (release build): what a reading costs, how fast a backlog drains; writes bench/results.json.
+bench: deps
+	./scripts/bench.sh
 
 clean:
 	rm -rf .build .demo
