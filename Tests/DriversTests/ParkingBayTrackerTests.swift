@@ -114,6 +114,13 @@ final class ParkingBayTrackerTests: XCTestCase {
         XCTAssertNil(tick(&t, at: 11))
     }
 
+    func testSilenceIsTimedFromWhenTheBusThreadStarts() {
+        var t = tracker(heartbeat: .seconds(10))
+        t.startSupervision(monotonic: 100 * second)
+        XCTAssertNil(tick(&t, at: 105))
+        XCTAssertEqual(tick(&t, at: 110)?.quality, .commError)
+    }
+
     func testRejectedFramesShowInTheDeviceStatus() {
         var t = tracker()
         _ = feed(&t, heartbeatFrame("A-017", counter: 1), at: 0)

@@ -207,6 +207,18 @@ final class ParkingLineBusTests: XCTestCase {
         bus.stop()  // a second stop is harmless
     }
 
+    func testAStoppedBusIsFreed() throws {
+        let line = try TestSerialLine()
+        weak var weakBus: ParkingLineBus?
+        do {
+            let bus = makeBus(line, sink: CollectingSink())
+            weakBus = bus
+            startConnected(bus)
+            bus.stop()
+        }
+        XCTAssertNil(weakBus)
+    }
+
     func testAMissingPortAtStartIsRetriedUntilItAppears() throws {
         let line = try TestSerialLine()
         line.unplug()

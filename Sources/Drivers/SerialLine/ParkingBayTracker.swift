@@ -71,6 +71,11 @@ struct ParkingBayTracker {
         lastFrameMonotonic = startMonotonic
     }
 
+    /// Starts the silence clock of a bay not heard from yet (the bus thread starting later than the bus was built).
+    mutating func startSupervision(monotonic: UInt64) {
+        if lastFrameWall == nil && !communicationLost { lastFrameMonotonic = monotonic }
+    }
+
     /// Classifies a counter and remembers it. Counters wrap at 65535 → 0.
     static func classify(counter: UInt16, after last: UInt16?) -> ParkingCounterVerdict {
         guard let last else { return .inSequence }

@@ -113,10 +113,13 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
     }
 
     /// Stops listening, closes the port and joins the thread. Blocks the caller
-    /// for at most one sink delivery in progress.
+    /// for at most one sink delivery in progress. Later calls return at once.
     func stop() {
+        // Taking the thread out makes exactly one caller join it, and breaks
+        // the bus → thread → closure → bus cycle so the bus can be freed.
         let thread: OwnerThread? = lock.withLock {
             stopping = true
+            defer { self.thread = nil }
             return self.thread
         }
         wake.signal()
@@ -145,6 +148,9 @@ final class ParkingLineBus: BusRunner, @unchecked Sendable {
         var openedAt: UInt64 = 0
         /// A port that stayed open this long is healthy: its next loss starts the backoff afresh.
         let stableNanoseconds: UInt64 = 30_000_000_000
+        let threadStart = clock.monotonicNanoseconds()
+        for index in trackers.indices { trackers[index].startSupervision(monotonic: threadStart) }
+        faultLog.lastSummaryMonotonic = threadStart
 
         while !isStopping {
             var now = clock.monotonicNanoseconds()
