@@ -120,14 +120,14 @@ public enum DetectorRegistry {
             return []
         }, make: NightFlowDetector.init),
 
-        DetectorKind(type: "pressure_drop", summary: "pressure below its learned time-of-day/weekday profile (CUSUM)", severity: .critical, parameters: [
+        DetectorKind(type: "pressure_drop", summary: "pressure stepping down against its learned time-of-day/weekday profile", severity: .critical, parameters: [
             .duration("slot", "15m", minimum: .seconds(60), "profile resolution (time of day)"),
             .integer("profile_weeks", 3, 2...12, "weeks in the profile's rolling median"),
             utcOffset,
-            .number("allowance", 1, 0...100, "CUSUM allowance k, in residual scales"),
-            .number("decision", 10, 0.1...10_000, "CUSUM decision level h, in residual scales"),
-            .number("min_drop", 0, 0...Double.greatestFiniteMagnitude, "and the recent drop must be at least this (pressure units)"),
-            .number("min_sigma", 0, 0...Double.greatestFiniteMagnitude, "floor on the residual scale (pressure units)"),
+            .duration("window", "1h", minimum: .seconds(1), "the recent period whose mean residual is compared"),
+            .duration("reference", "2h", minimum: .seconds(1), "the period just before it, the level the drop is measured from"),
+            .number("threshold", 10, 0.1...10_000, "drop that raises, in the sensor's own step scale"),
+            .number("min_drop", 0, 0...Double.greatestFiniteMagnitude, "and the drop must be at least this (pressure units)"),
             severity,
         ], make: PressureDropDetector.init),
 

@@ -34,6 +34,15 @@ public struct ReplayRow: Sendable, Equatable {
     public var pairIndex: Int
     /// 1-based line in the file.
     public var line: Int
+
+    public init(ts: Int64, device: String, point: String, value: Double?, pairIndex: Int, line: Int) {
+        self.ts = ts
+        self.device = device
+        self.point = point
+        self.value = value
+        self.pairIndex = pairIndex
+        self.line = line
+    }
 }
 
 /// Reads `ts,device,point,value` rows (interface.md "Replay CSV") from a plain

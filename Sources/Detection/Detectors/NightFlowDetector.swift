@@ -37,6 +37,8 @@ final class NightFlowDetector: PointDetector {
     var history: [Double] = []
     /// Weekday-normalised means of the current run of flagged nights.
     var flagged: [Double] = []
+    /// Weekday-normalised means of the current run of nights far below the baseline.
+    var low: [Double] = []
 
     init(_ p: DetectorParameters) {
         utcOffset = p.offsetMilliseconds("utc_offset")
@@ -96,10 +98,20 @@ final class NightFlowDetector: PointDetector {
             return .unchanged
         }
         flagged = []
+        // Two nights in a row well below the baseline (a leak repaired after the
+        // baseline had accepted it) make those nights the baseline at once, so
+        // the next leak is not hidden behind a stale, high median.
+        if excess < -threshold {
+            low.append(mean / factors[weekday])
+            if low.count >= 2 { history = low; low = [] }
+            return alarmActive ? .clear(value: mean, message: "night flow \(formatValue(mean)) back below its \(formatValue(expected)) baseline") : .unchanged
+        }
+        low = []
         history.append(mean / factors[weekday])
         if history.count > baselineNights { history.removeFirst(history.count - baselineNights) }
-        // Follow slow changes in the weekday pattern (holidays, seasons).
-        if level > 0 { factors[weekday] += factorRate * (mean / level - factors[weekday]) }
+        // Follow slow changes in the weekday pattern (holidays, seasons) from
+        // ordinary nights only: one odd night must not bend its weekday.
+        if level > 0 && abs(excess) < threshold { factors[weekday] += factorRate * (mean / level - factors[weekday]) }
         if alarmActive && excess < threshold / 2 {
             return .clear(value: mean, message: "night flow \(formatValue(mean)) back near its \(formatValue(expected)) baseline")
         }
@@ -131,16 +143,17 @@ final class NightFlowDetector: PointDetector {
         w.put(factors)
         w.put(history)
         w.put(flagged)
+        w.put(low)
     }
 
     func decodeState(from r: inout StateReader) throws {
         guard try r.byte() == 1 else { throw StateDecodingFailed() }
         let nd = try r.int64(), s = try r.double(), c = try r.int()
         let days = try r.doubles(), means = try r.doubles()
-        let f = try r.doubles(), h = try r.doubles(), fl = try r.doubles()
+        let f = try r.doubles(), h = try r.doubles(), fl = try r.doubles(), lo = try r.doubles()
         guard days.count == means.count, f.isEmpty || f.count == 7 else { throw StateDecodingFailed() }
         nightDay = nd; sum = s; count = c
         learning = zip(days, means).map { (Int($0.0), $0.1) }
-        factors = f; history = h; flagged = fl
+        factors = f; history = h; flagged = fl; low = lo
     }
 }

@@ -1,0 +1,51 @@
+import Detection
+import GatewayConfig
+import GatewayModel
+import ReplayInput
+import XCTest
+
+/// Runs the shipped district config (detection-dev/ltown.toml, shipped defaults)
+/// through the same code as `gatewayctl detect --replay` over the leak-dev data
+/// and scores it with its score.py. The thresholds are the numbers claimed in
+/// docs/detection.md; the data must be there (../shared/leak-dev beside the repo).
+final class QualityRegressionTests: XCTestCase {
+    static let repo: String = {
+        // Tests/DetectionTests/QualityRegressionTests.swift → repo root.
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+    static let data = repo + "/../shared/leak-dev"
+
+    func score(_ set: String, config: String) throws -> [String: Any] {
+        let readings = "\(Self.data)/\(set)/readings.csv.gz"
+        guard FileManager.default.fileExists(atPath: readings) else {
+            XCTFail("leak-dev data missing at \(readings): the quality regression test needs it")
+            throw ReplayInputError(path: readings, line: 0, message: "missing")
+        }
+        let configuration = try ConfigReader.load(path: Self.repo + "/detection-dev/" + config, purpose: .replay)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("quality-\(set)-\(getpid()).jsonl").path
+        var text = ""
+        _ = try ReplayRun.run(csvPath: readings, detectors: configuration.detectors) { text += $0 + "\n" }
+        try text.write(toFile: out, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.data + "/score.py", out, "\(Self.data)/\(set)/leaks.csv", readings]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let result = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "score.py failed")
+        return try JSONSerialization.jsonObject(with: result) as! [String: Any]
+    }
+
+    func testShippedDefaultsOnLTown() throws {
+        let leaks = try score("ltown-2018", config: "ltown.toml")
+        XCTAssertGreaterThanOrEqual(leaks["detected"] as? Int ?? 0, 11, "recall claimed in docs/detection.md: 11/14")
+        XCTAssertLessThanOrEqual(leaks["false_alarms_per_month"] as? Double ?? .infinity, 0.1)
+        let clean = try score("ltown-2018-noleaks", config: "ltown.toml")
+        XCTAssertLessThanOrEqual(clean["false_alarms_per_month"] as? Double ?? .infinity, 0.25, "false alarms claimed on the leak-free year")
+    }
+}
