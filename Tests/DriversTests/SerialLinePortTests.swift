@@ -130,6 +130,13 @@ final class SerialLinePortTests: XCTestCase {
         defer { unlink(path) }
         XCTAssertThrowsError(try SerialPort(path: path, settings: .init())) { error in
             XCTAssertEqual(error as? SerialPortError, .notASerialPort(path: path))
+            XCTAssertTrue("\(error)".contains("not a serial port"))
+        }
+        XCTAssertThrowsError(try SerialPort(path: "/tmp", settings: .init())) { error in
+            XCTAssertEqual(error as? SerialPortError, .notASerialPort(path: "/tmp"))
+        }
+        XCTAssertThrowsError(try SerialPort(path: "/dev/null", settings: .init())) { error in
+            XCTAssertEqual(error as? SerialPortError, .notASerialPort(path: "/dev/null"))
         }
     }
 

@@ -51,7 +51,7 @@ public enum SerialPortError: Error, Equatable, Sendable, CustomStringConvertible
         case EACCES, EPERM: return .permissionDenied(path: path)
         case ENOENT, ENODEV, ENXIO: return .noSuchDevice(path: path)
         case EBUSY: return .busy(path: path)
-        case ENOTTY: return .notASerialPort(path: path)
+        case ENOTTY, EISDIR: return .notASerialPort(path: path)
         default: return .systemCall(path: path, operation: "open", errno: code)
         }
     }
