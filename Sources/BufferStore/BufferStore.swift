@@ -61,6 +61,8 @@ public final class BufferStore: @unchecked Sendable {
     public let settings: BufferSettings
     /// Things a maintainer should know about how the store was opened (e.g. a damaged file moved aside).
     public let openingNotes: [String]
+    /// When this store replaced a damaged one: the old store's id ("unknown" if unreadable), announced on `status`.
+    public let previousStore: String?
 
     private let connection: SQLiteConnection
     private let clock: GatewayClock
@@ -106,23 +108,59 @@ public final class BufferStore: @unchecked Sendable {
     public static func open(path: String, settings: BufferSettings, clock: GatewayClock = SystemClock(),
                             logger: Logger, ingressCapacity: Int = 4096) throws -> BufferStore {
         var notes: [String] = []
+        var previousStore: String?
         let connection: SQLiteConnection
         do {
+            try checkNotTruncated(path: path)
             connection = try openAndMigrate(path: path, settings: settings)
         } catch let error as StoreError {
             guard case .corrupt = error else { throw error }
+            previousStore = salvageStoreID(path: path)
             let aside = "\(path).corrupt-\(clock.wallMilliseconds())"
             for suffix in ["", "-wal", "-shm"] {
                 _ = rename(path + suffix, aside + suffix)
             }
             notes.append("the buffer \(path) was damaged (\(error)); moved it aside to \(aside) and started a new store")
-            logger.error("buffer damaged, moved aside", metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)"])
+            logger.error("buffer damaged, moved aside", metadata: ["path": "\(path)", "moved_to": "\(aside)", "error": "\(error)",
+                                                                   "previous_store": "\(previousStore ?? "unreadable")"])
             connection = try openAndMigrate(path: path, settings: settings)
+            // A placeholder so a new store always says it replaced a damaged one, even when the old id was unreadable.
+            previousStore = previousStore ?? "unknown"
         }
         let storeID = try connection.scalarText("SELECT value FROM meta WHERE key = 'store_id'") ?? ""
         let lastSeq = UInt64(try connection.scalarText("SELECT value FROM meta WHERE key = 'last_seq'") ?? "0") ?? 0
         return BufferStore(connection: connection, storeID: storeID, lastSeq: lastSeq, path: path, settings: settings,
-                           clock: clock, logger: logger, notes: notes, ingressCapacity: ingressCapacity)
+                           clock: clock, logger: logger, notes: notes, previousStore: previousStore, ingressCapacity: ingressCapacity)
+    }
+
+    /// A database file shorter than its header says was cut off (a full disk or
+    /// a bad SD card); SQLite may open it and fail only much later, so look first.
+    static func checkNotTruncated(path: String) throws {
+        let fd = Glibc.open(path, O_RDONLY)
+        guard fd >= 0 else { return }  // absent: a new store
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 100)
+        let n = read(fd, &header, 100)
+        var st = stat()
+        fstat(fd, &st)
+        guard n == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else {
+            if n > 0 { throw StoreError.corrupt(path: path, detail: "not an SQLite database") }
+            return  // empty file: SQLite makes a new database in it
+        }
+        var pageSize = Int(header[16]) << 8 | Int(header[17])
+        if pageSize == 1 { pageSize = 65536 }
+        let pages = Int(header[28]) << 24 | Int(header[29]) << 16 | Int(header[30]) << 8 | Int(header[31])
+        // The in-header size is valid only when the change counter matches "version-valid-for".
+        let valid = header[24..<28] == header[92..<96]
+        if valid && pages > 0 && Int(st.st_size) < pages * pageSize {
+            throw StoreError.corrupt(path: path, detail: "the file is \(st.st_size) bytes but its header says \(pages * pageSize): truncated")
+        }
+    }
+
+    /// Reads the old store id from a damaged file if SQLite still can, so the new store can name it.
+    static func salvageStoreID(path: String) -> String? {
+        guard let c = try? SQLiteConnection(path: path, readOnly: true, create: false) else { return nil }
+        return (try? c.scalarText("SELECT value FROM meta WHERE key = 'store_id'")) ?? nil
     }
 
     static func openAndMigrate(path: String, settings: BufferSettings) throws -> SQLiteConnection {
@@ -161,7 +199,8 @@ public final class BufferStore: @unchecked Sendable {
     }
 
     private init(connection: SQLiteConnection, storeID: String, lastSeq: UInt64, path: String, settings: BufferSettings,
-                 clock: GatewayClock, logger: Logger, notes: [String], ingressCapacity: Int) {
+                 clock: GatewayClock, logger: Logger, notes: [String], previousStore: String?, ingressCapacity: Int) {
+        self.previousStore = previousStore
         self.connection = connection
         self.storeID = storeID
         self.lastSeq = lastSeq

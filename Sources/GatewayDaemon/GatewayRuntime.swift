@@ -1,4 +1,5 @@
 import BufferStore
+import ControlChannel
 import Detection
 import Drivers
 import Foundation
@@ -24,6 +25,7 @@ final class GatewayRuntime: @unchecked Sendable {
     private(set) var uplink: Uplink?
     private var router: CommitRouter?
     private(set) var startedAtMilliseconds: Int64 = 0
+    private var control: ControlServer?
 
     init(configuration: GatewayConfiguration, clock: GatewayClock = SystemClock(), logger: Logger) {
         self.configuration = configuration
@@ -65,6 +67,7 @@ final class GatewayRuntime: @unchecked Sendable {
             let uplink = Uplink(settings: u, gatewayID: c.gateway.id, storeID: store.storeID, version: GatewayRuntime.version,
                                 catalog: catalog, backlog: backlog, ledger: backlog, initialBacklogThrough: lastSeq,
                                 clock: clock, logger: logger.with(label: "uplink"))
+            uplink.previousStore = store.previousStore
             try uplink.start()
             self.uplink = uplink
         } else {
@@ -90,12 +93,15 @@ final class GatewayRuntime: @unchecked Sendable {
             "buses": "\(c.buses.count)", "devices": "\(c.devices.count)", "detectors": "\(c.detectors.count)",
             "buffer": "\(c.gateway.bufferPath)", "durability": "\(c.buffer.durability.rawValue)",
         ])
+        control = try startControlServer(store: store)
     }
 
     /// Stops polling, commits everything, lets the uplink send and wait briefly
     /// for PUBACKs, publishes `status` offline, closes the buffer. Blocks.
     func stop() {
         logger.notice("stopping: finishing in-flight work")
+        control?.stop()
+        control = nil
         for b in buses { b.stop() }
         buses.removeAll()
         if let store {

@@ -122,13 +122,18 @@ enum Payloads {
         w.raw("]}")
     }
 
-    static func status(state: String, ts: Int64, version: String, store: String, gateway: String) -> String {
+    static func status(state: String, ts: Int64, version: String, store: String, gateway: String, previousStore: String? = nil) -> String {
         var w = PayloadWriter(capacity: 160)
         w.raw("{\"state\":"); w.string(state)
         w.raw(",\"ts\":"); w.integer(ts)
         w.raw(",\"version\":"); w.string(version)
         w.raw(",\"store\":"); w.string(store)
         w.raw(",\"gateway\":"); w.string(gateway)
+        if let previousStore {
+            // This store replaced a damaged one: what the old one did not send is lost.
+            w.raw(",\"previous_store\":"); w.string(previousStore)
+            w.raw(",\"store_replaced\":\"damaged\"")
+        }
         w.raw("}")
         return String(decoding: w.bytes, as: UTF8.self)
     }

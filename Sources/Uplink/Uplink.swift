@@ -29,6 +29,8 @@ public final class Uplink: @unchecked Sendable {
     private let clock: GatewayClock
     private let logger: Logger
     private let topicBase: String
+    /// Set when this store replaced a damaged one; said on every `online` status of this run.
+    public var previousStore: String?
     private var session: MosquittoSession?
     private var thread: OwnerThread?
 
@@ -271,7 +273,8 @@ public final class Uplink: @unchecked Sendable {
                 statusSnapshot.lastError = nil
             }
             logger.notice("uplink connected", metadata: ["broker": "\(settings.broker.url)"])
-            let online = Payloads.status(state: "online", ts: clock.wallMilliseconds(), version: version, store: storeID, gateway: gatewayID)
+            let online = Payloads.status(state: "online", ts: clock.wallMilliseconds(), version: version, store: storeID,
+                                         gateway: gatewayID, previousStore: previousStore)
             if let mid = session?.publish(topic: topicBase + "status", text: online, retain: true) {
                 inflight[mid] = InflightMessage(seqs: [], gapIDs: [], publishedMonotonic: now)
             }

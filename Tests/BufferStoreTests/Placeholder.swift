@@ -1,2 +1,0 @@
-import XCTest
-final class BufferStoreTestsPlaceholder: XCTestCase { func testBuilds() {} }
