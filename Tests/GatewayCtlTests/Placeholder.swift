@@ -1,2 +1,0 @@
-import XCTest
-final class GatewayCtlPlaceholderTests: XCTestCase { func testBuilds() {} }
