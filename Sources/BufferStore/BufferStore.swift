@@ -81,6 +81,15 @@ public final class BufferStore: @unchecked Sendable {
     private var lastSyncMonotonic: UInt64 = 0
     private var lastHousekeeping: UInt64 = 0
     private var diskFullSince: UInt64?
+    /// While the disk is full, the next commit attempt is not before this (monotonic ns).
+    private var nextDiskRetry: UInt64 = 0
+    /// Acknowledgements, gap marks and state that could not be written yet (disk full); retried with the next group.
+    private var deferredDelivered: [UInt64] = []
+    private var deferredGapIDs: [Int64] = []
+    private var deferredDetectorState: [String: [UInt8]] = [:]
+    /// Readings dropped from the full memory queue since the last summary line.
+    private var droppedSinceLastLog: UInt64 = 0
+    private var lastDropLog: UInt64 = 0
     private var pointNames: [PointID: String] = [:]
 
     fileprivate enum Ingress {
@@ -353,7 +362,7 @@ public final class BufferStore: @unchecked Sendable {
         let maxCommands = max(1, settings.commitMaxRecords / 8)
         while true {
             let now = clock.monotonicNanoseconds()
-            // Wake at least every second for housekeeping and the normal-mode sync.
+            // Wake at least every second for housekeeping, the normal-mode sync and disk-full retries.
             let wake = now + 1_000_000_000
             var commands = ingress.take(max: maxCommands, untilMonotonicNanoseconds: wake)
             // Group commit: take whatever else is already queued, up to the group bound.
@@ -365,22 +374,20 @@ public final class BufferStore: @unchecked Sendable {
                 commands.append(contentsOf: more)
             }
             let controls: [Control] = lock.withLock { let c = inbox; inbox.removeAll(keepingCapacity: true); return c }
-            commitGroup(commands, controls)
+            let closing = ingress.isClosed && ingress.depth == 0
+            commitGroup(commands, controls, finalAttempt: closing)
             housekeepingIfDue()
-            if commands.isEmpty && controls.isEmpty && ingress.isClosed && ingress.depth == 0 {
-                let pendingControls = lock.withLock { inbox.isEmpty }
-                if pendingControls { break }
-            }
+            if closing { break }
         }
-        // Final attempt for anything held while the disk was full.
-        if !held.isEmpty || !heldGaps.isEmpty { commitGroup([], []) }
         if !held.isEmpty {
+            // The disk stayed full to the end: these were numbered but never written nor sent.
+            // Nobody has seen their seqs, so the next start numbers from the last committed one.
             logger.critical("stopping with records that could not be written (disk full)", metadata: ["records": "\(held.count)"])
         }
         try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 
-    private func commitGroup(_ commands: [Ingress], _ controls: [Control]) {
+    private func commitGroup(_ commands: [Ingress], _ controls: [Control], finalAttempt: Bool = false) {
         let wallNow = clock.wallMilliseconds()
         // Number the new records: numbering happens once; a record keeps its seq even if the commit must be retried.
         var fresh: [StoredRecord] = []
@@ -399,9 +406,12 @@ public final class BufferStore: @unchecked Sendable {
                                           value: e.value, quality: e.quality, detail: detail))
             }
         }
-        var delivered: [UInt64] = []
-        var gapIDs: [Int64] = []
-        var detectorState: [String: [UInt8]] = [:]
+        var delivered = deferredDelivered
+        var gapIDs = deferredGapIDs
+        var detectorState = deferredDetectorState
+        deferredDelivered.removeAll()
+        deferredGapIDs.removeAll()
+        deferredDetectorState.removeAll()
         var barriers: [@Sendable () -> Void] = []
         var alarms: [(StoredRecord, AlarmTransition)] = []
         for c in controls {
@@ -421,12 +431,18 @@ public final class BufferStore: @unchecked Sendable {
         }
         let toWrite = held + fresh
         let gapsToWrite = heldGaps
+        // Barriers mean "after the writer has tried everything submitted before": they never wait for a full disk.
+        defer { barriers.forEach { $0() } }
         if toWrite.isEmpty && gapsToWrite.isEmpty && delivered.isEmpty && gapIDs.isEmpty && detectorState.isEmpty {
-            barriers.forEach { $0() }
             markProgress()
             return
         }
         let monoNow = clock.monotonicNanoseconds()
+        if diskFullSince != nil && monoNow < nextDiskRetry && !finalAttempt {
+            // Disk full and the next retry is not due: keep everything for later, in memory.
+            holdWhileDiskFull(toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs, detectorState: detectorState)
+            return
+        }
         // Normal durability: an fsync of the WAL at most once per interval bounds what a power cut can take.
         let syncNow = settings.durability == .normal && monoNow &- lastSyncMonotonic >= UInt64(BufferStore.normalSyncInterval.nanoseconds)
         var recordedGaps: [StoredGap] = []
@@ -477,8 +493,10 @@ public final class BufferStore: @unchecked Sendable {
             }
             if syncNow { lastSyncMonotonic = monoNow }
             if diskFullSince != nil {
-                logger.notice("disk has space again; held records written", metadata: ["records": "\(held.count)"])
+                logger.notice("disk has space again; held records written",
+                              metadata: ["records": "\(held.count)", "dropped_since_last_summary": "\(droppedSinceLastLog)"])
                 diskFullSince = nil
+                droppedSinceLastLog = 0
             }
             held.removeAll()
             heldGaps.removeAll()
@@ -492,19 +510,20 @@ public final class BufferStore: @unchecked Sendable {
             }
             for g in recordedGaps { observer?.didRecordGap(g) }
             if !toWrite.isEmpty { observer?.didCommit(toWrite) }
-            barriers.forEach { $0() }
         } catch let error as StoreError {
             if case .diskFull = error {
+                nextDiskRetry = monoNow + 1_000_000_000
                 holdWhileDiskFull(toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs, detectorState: detectorState)
-                // Barriers wait for durability; they run once the disk has room again.
-                for b in barriers { enqueueControl(.barrier(b)) }
+                // Deleting sent rows frees pages inside the file, which the next attempt can use.
+                enforceRetention(force: true)
             } else {
                 // Anything else is unexpected: keep the records (they are numbered) and retry next round.
                 logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
                 held = toWrite
                 heldGaps = gapsToWrite
-                if !delivered.isEmpty { enqueueControl(.delivered(delivered)) }
-                for b in barriers { enqueueControl(.barrier(b)) }
+                deferredDelivered = delivered
+                deferredGapIDs = gapIDs
+                deferredDetectorState = detectorState
             }
         } catch {
             logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
@@ -546,11 +565,13 @@ public final class BufferStore: @unchecked Sendable {
     }
 
     /// The disk is full: keep the newest records in memory (bounded), drop the
-    /// oldest beyond the bound as an announced gap, and free space by retention.
+    /// oldest beyond the bound as an announced gap. Logs once on entering,
+    /// then a summary of drops at most every 30 s — never a line per reading.
     private func holdWhileDiskFull(_ records: [StoredRecord], gaps: [SequenceGap], delivered: [UInt64],
                                    gapIDs: [Int64], detectorState: [String: [UInt8]]) {
+        let now = clock.monotonicNanoseconds()
         if diskFullSince == nil {
-            diskFullSince = clock.monotonicNanoseconds()
+            diskFullSince = now
             logger.critical("disk full: holding new readings in memory and evicting per retention",
                             metadata: ["path": "\(path)", "memory_queue_records": "\(settings.memoryQueueRecords)"])
         }
@@ -561,24 +582,32 @@ public final class BufferStore: @unchecked Sendable {
             let dropped = held.prefix(overflow)
             held.removeFirst(overflow)
             for run in SequenceRuns.runs(of: dropped.map(\.seq)) {
-                heldGaps.append(SequenceGap(store: storeID, from: run.lowerBound, to: run.upperBound,
-                                            count: run.upperBound - run.lowerBound + 1, reason: .diskFull))
+                // Adjacent drops extend the last gap instead of adding one per commit attempt.
+                if let last = heldGaps.last, last.reason == .diskFull, last.to + 1 == run.lowerBound {
+                    heldGaps[heldGaps.count - 1].to = run.upperBound
+                    heldGaps[heldGaps.count - 1].count += run.upperBound - run.lowerBound + 1
+                } else {
+                    heldGaps.append(SequenceGap(store: storeID, from: run.lowerBound, to: run.upperBound,
+                                                count: run.upperBound - run.lowerBound + 1, reason: .diskFull))
+                }
             }
             lock.withLock { stats.evictedUnsent += UInt64(overflow) }
-            logger.error("disk full and memory queue full: oldest held readings dropped (announced on gaps)",
-                         metadata: ["dropped": "\(overflow)"])
+            droppedSinceLastLog += UInt64(overflow)
+            if now &- lastDropLog >= 30_000_000_000 {
+                lastDropLog = now
+                logger.error("disk full and memory queue full: oldest held readings dropped (announced on gaps)",
+                             metadata: ["dropped": "\(droppedSinceLastLog)"])
+                droppedSinceLastLog = 0
+            }
         }
-        // Keep acknowledgements and state for the next attempt.
-        if !delivered.isEmpty { enqueueControl(.delivered(delivered)) }
-        if !gapIDs.isEmpty { enqueueControl(.gapsAnnounced(gapIDs)) }
-        if !detectorState.isEmpty { enqueueControl(.detectorState(detectorState)) }
+        deferredDelivered += delivered
+        deferredGapIDs += gapIDs
+        deferredDetectorState.merge(detectorState) { $1 }
         lock.withLock {
             stats.heldInMemory = held.count
             stats.diskFull = true
-            stats.lastProgressMonotonicNanoseconds = clock.monotonicNanoseconds()
+            stats.lastProgressMonotonicNanoseconds = now
         }
-        // Deleting sent rows frees pages inside the file, which the next attempt can use.
-        enforceRetention(force: true)
     }
 
     private func markProgress() {

@@ -236,7 +236,7 @@ final class StoreAndForwardEndToEndTests: XCTestCase {
         let dir = TestPaths.temporaryDirectory("diskfull")
         let mountPoint = dir + "/data"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
+        let mount = try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint])
         XCTAssertEqual(mount.status, 0, "cannot mount a tmpfs for the disk-full test: \(mount.stderr)")
         defer { _ = try? ChildProcess.run("/bin/umount", ["-l", mountPoint]) }
 
@@ -244,9 +244,9 @@ final class StoreAndForwardEndToEndTests: XCTestCase {
                                                    buffer: "memory_queue_records = 300", dataDir: mountPoint), directory: dir)
         try gw.start()
         XCTAssertTrue(sub.waitUntil(timeout: 15) { $0.readings.count > 50 })
-        // Fill the filesystem.
+        // Fill the filesystem to the last byte.
         let filler = mountPoint + "/filler"
-        _ = try? ChildProcess.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=64"])
+        _ = try? ChildProcess.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k"])
         XCTAssertNotNil(gw.child?.waitForLine(containing: "disk full", timeout: 30), "disk full not noticed: \(gw.log)")
         Thread.sleep(forTimeInterval: 3)
         XCTAssertTrue(gw.child!.isRunning, "gatewayd died on a full disk: \(gw.log)")
