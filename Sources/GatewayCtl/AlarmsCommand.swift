@@ -17,7 +17,7 @@ struct AlarmsCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Flag(name: .long, help: "Only alarms that are raised now.")
     var active = false
-    @Option(name: .long, help: ArgumentHelp("Only alarms changed since this time.", valueName: "TIME"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only alarms changed since this time.", valueName: "TIME"))
     var since: String?
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false

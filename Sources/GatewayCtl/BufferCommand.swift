@@ -83,7 +83,7 @@ struct BufferTail: ParsableCommand {
     @OptionGroup var selection: RecordSelection
     @Option(name: .customShort("n"), help: "How many records.")
     var count: Int = 20
-    @Option(name: .long, help: ArgumentHelp("Only records stamped at or after this time.", valueName: "TIME"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only records stamped at or after this time.", valueName: "TIME"))
     var since: String?
     @Flag(name: .long, help: "Keep printing new records as gatewayd commits them (Ctrl-C stops).")
     var follow = false
@@ -177,9 +177,9 @@ struct BufferExport: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var selection: RecordSelection
-    @Option(name: .long, help: ArgumentHelp("Only records stamped at or after this time.", valueName: "TIME"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only records stamped at or after this time.", valueName: "TIME"))
     var from: String?
-    @Option(name: .long, help: ArgumentHelp("Only records stamped before this time.", valueName: "TIME"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only records stamped before this time.", valueName: "TIME"))
     var to: String?
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "csv|jsonl"))
     var format: String = "csv"
@@ -270,7 +270,7 @@ struct BufferPurge: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Flag(name: .long, help: "Purge records already sent (required: the only kind that can be purged).")
     var sent = false
-    @Option(name: .long, help: ArgumentHelp("Only records stamped before this time.", valueName: "TIME"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Only records stamped before this time.", valueName: "TIME"))
     var before: String
     @Flag(name: .long, help: "Really remove them.")
     var yes = false

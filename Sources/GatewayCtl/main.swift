@@ -22,7 +22,7 @@ struct GatewayCtl: ParsableCommand {
         Exit codes: 0 success, 1 a problem you must fix (the message says which), 2 usage error.
         """,
         subcommands: [ConfigCommand.self, PollCommand.self, ProbeCommand.self, StatusCommand.self, BufferCommand.self,
-                      AlarmsCommand.self, AuditCommand.self, DetectCommand.self, ManualCommand.self]
+                      AlarmsCommand.self, AuditCommand.self, DetectCommand.self, VerifyCommand.self, ManualCommand.self]
     )
 }
 

@@ -266,6 +266,10 @@ final class GatewayCtlTests: XCTestCase {
         point = "f32"
         max = 100
         """)
+        // A socket left behind by a daemon that died: the new daemon replaces it.
+        let socketPath = gateway.dataDirectory + "/gatewayd.sock"
+        try FileManager.default.createDirectory(atPath: gateway.dataDirectory, withIntermediateDirectories: true)
+        Self.leaveStaleSocket(at: socketPath)
         try gateway.start()
         let config = gateway.configPath
         defer { _ = gateway.terminate() }
@@ -282,6 +286,8 @@ final class GatewayCtlTests: XCTestCase {
         }
         XCTAssertTrue(settled, status.stdout + status.stderr + gateway.log)
         XCTAssertEqual(status.jsonObject["gatewayID"] as? String, "gw-ctl")
+        let mode = (try FileManager.default.attributesOfItem(atPath: socketPath)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o660, "the control socket is for the gatewayd user and group only")
         let human = try ctl(["status", "--config", config])
         XCTAssertEqual(human.status, 0, human.stderr)
         for expected in ["gateway gw-ctl", "uplink      connected to mqtt://127.0.0.1:\(broker.port)", "backlog", "pattern", "range"] {
@@ -345,7 +351,7 @@ final class GatewayCtlTests: XCTestCase {
         XCTAssertEqual(tail.status, 0, tail.stderr)
         XCTAssertEqual(tail.jsonLines.count, 5)
         XCTAssertTrue(tail.jsonLines.allSatisfy { $0["point"] as? String == "coil0" && ($0["value"] as? NSNumber)?.doubleValue == 1 })
-        XCTAssertEqual(try ctl(["buffer", "tail", "--config", config, "--since=-1h", "-n", "3"]).stdout.split(separator: "\n").count, 4)
+        XCTAssertEqual(try ctl(["buffer", "tail", "--config", config, "--since", "-1h", "-n", "3"]).stdout.split(separator: "\n").count, 4)
 
         // Some rows acknowledged by the broker, then stop the daemon: the socket goes away.
         XCTAssertTrue(TestPaths.waitUntil(timeout: 10) {
@@ -356,6 +362,7 @@ final class GatewayCtlTests: XCTestCase {
         let stopped = try ctl(["status", "--config", config])
         XCTAssertEqual(stopped.status, 1)
         XCTAssertTrue(stopped.stderr.contains("gatewayd is not running"), stopped.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "the daemon unlinks its socket at stop")
 
         // Purge: without --yes nothing changes; with it exactly what it showed goes, and the audit log says so.
         func sentCount() throws -> Int {
@@ -384,10 +391,27 @@ final class GatewayCtlTests: XCTestCase {
         XCTAssertEqual(entries.first?["uid"] as? Int, Int(getuid()))
         XCTAssertTrue(try ctl(["audit", "--config", config]).stdout.contains("purge"))
 
+        XCTAssertEqual(try ctl(["buffer", "purge", "--config", config, "--sent", "--before", "-1h"]).status, 0, "relative times")
+
         let check = try ctl(["buffer", "check", "--config", config])
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertTrue(check.stdout.hasSuffix(": ok"), check.stdout)
         let stats = try ctl(["buffer", "stats", "--config", config])
         XCTAssertTrue(stats.stdout.contains("pending") && stats.stdout.contains("size"), stats.stdout)
+    }
+
+    /// Binds a Unix socket at `path` and closes it without unlinking, as a killed daemon would leave it.
+    static func leaveStaleSocket(at path: String) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(rc == 0, "bind \(path): \(errno)")
+        close(fd)
     }
 }
