@@ -14,7 +14,7 @@ public struct ControlClient: Sendable {
     /// How long to wait for an answer; a `read` may wait behind the bus's polling.
     public var timeoutSeconds: Double
 
-    public init(path: String, timeoutSeconds: Double = 15) {
+    public init(path: String, timeoutSeconds: Double = 30) {
         self.path = path
         self.timeoutSeconds = timeoutSeconds
     }

@@ -30,7 +30,7 @@ public final class ControlServer: @unchecked Sendable {
     private var stopping = false
     private var listenFD: Int32 = -1
     private var thread: OwnerThread?
-    /// How long a `read` may wait for its bus (queueing behind polls plus the bus timeout).
+    /// How long a `read` may wait for its bus (queueing behind polls plus the bus timeout); below the client's 30 s.
     public var readTimeoutSeconds: Double = 20
 
     /// - Parameter log: receives one line per problem worth a maintainer's attention.
