@@ -47,3 +47,4 @@ install: deps
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/gatewayd
 	install -m 0755 .build/$(CONFIG)/gatewayd .build/$(CONFIG)/gatewayctl $(DESTDIR)$(PREFIX)/bin/
 	[ -e $(DESTDIR)/etc/gatewayd/gatewayd.toml ] || install -m 0640 configs/sample.toml $(DESTDIR)/etc/gatewayd/gatewayd.toml
+	./scripts/install-ctl-docs.sh .build/$(CONFIG)/gatewayctl "$(DESTDIR)" "$(PREFIX)"

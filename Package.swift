@@ -64,7 +64,7 @@ let package = Package(
             "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Detection", "ReplayInput", "Uplink", "ControlChannel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], exclude: ["README.md"]),
         // The local control socket between gatewayd and gatewayctl: messages and framing.
         .target(name: "ControlChannel", dependencies: ["GatewayModel", "Drivers", "BufferStore", "Uplink"]),
         // `make bench`: what a reading costs, how fast a backlog drains (release build).
@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "GatewayTestSupport", dependencies: ["GatewayModel"], path: "Tests/GatewayTestSupport"),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayModel"], exclude: ["Cases"]),
-        .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport"]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BufferStoreTests", dependencies: ["BufferStore", "GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "UplinkTests", dependencies: ["Uplink", "GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayConfig", "GatewayTestSupport"]),

@@ -53,6 +53,8 @@ public struct ReplayReader {
     private let source: ChunkedSource
     private var lineNumber = 0
     private var previousTs = Int64.min
+    /// Columns after `value` in the header; every row must have them too.
+    private var extraColumns = 0
     private var pairs = PairTable()
 
     /// Opens the file (gzip is detected from its content, so `.gz` and plain both work) and checks the header.
@@ -65,9 +67,11 @@ public struct ReplayReader {
         var text = String(decoding: UnsafeBufferPointer(start: header.base, count: header.count), as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let columns = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.filter { $0 != " " && $0 != "\t" && $0 != "\r" } }
-        guard columns == ["ts", "device", "point", "value"] else {
+        // Extra columns after the four (e.g. `quality,seq` from `gatewayctl buffer export`) are allowed and ignored.
+        guard columns.count >= 4, Array(columns.prefix(4)) == ["ts", "device", "point", "value"] else {
             throw ReplayInputError(path: path, line: 1, message: "the header is \"\(text)\"; expected ts,device,point,value")
         }
+        extraColumns = columns.count - 4
     }
 
     /// The next row, or `nil` at the end of the file. Throws `ReplayInputError` naming the line for a bad row.
@@ -82,18 +86,21 @@ public struct ReplayReader {
             // Split at the three commas; device and point may not contain commas.
             var commas = (0, 0, 0)
             var found = 0
+            var valueEnd = n
             for i in 0..<n where p[i] == UInt8(ascii: ",") {
                 switch found {
                 case 0: commas.0 = i
                 case 1: commas.1 = i
                 case 2: commas.2 = i
+                case 3: valueEnd = i
                 default: break
                 }
                 found += 1
             }
-            guard found == 3 else {
-                throw error("expected 4 fields ts,device,point,value, found \(found + 1): \"\(text(p, 0, n))\"")
+            guard found == 3 + extraColumns else {
+                throw error("expected \(4 + extraColumns) fields as in the header, found \(found + 1): \"\(text(p, 0, n))\"")
             }
+            n = valueEnd
             guard let ts = parseTimestamp(p, 0, commas.0) else {
                 throw error("ts \"\(text(p, 0, commas.0))\" is neither epoch milliseconds nor an RFC 3339 time (2018-01-01T00:05:00Z)")
             }

@@ -26,7 +26,7 @@ public final class BrokerSubscription: @unchecked Sendable {
         }
         if broker.tls { try s.setTLS(caFile: caFile, certFile: certFile, keyFile: keyFile) }
         session = s
-        try s.start(host: broker.host, port: broker.port, keepAliveSeconds: 30)
+        _ = try s.start(host: broker.host, port: broker.port, keepAliveSeconds: 30)
     }
 
     deinit { close() }

@@ -93,18 +93,16 @@ final class MosquittoSession: @unchecked Sendable {
 
     /// Starts connecting in the background; results arrive as signals. libmosquitto's
     /// thread reconnects by itself after a loss, with the delay set above.
-    func start(host: String, port: Int, keepAliveSeconds: Int) throws {
+    /// - Returns: why the first attempt failed at once (refused, TLS, DNS), or nil.
+    ///   Never fatal: the network thread keeps retrying while the gateway buffers.
+    func start(host: String, port: Int, keepAliveSeconds: Int) throws -> String? {
         let rc = mosquitto_connect_async(handle, host, Int32(port), Int32(keepAliveSeconds))
-        // A refused or unreachable broker at start is not fatal: the loop thread keeps retrying.
-        if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) && rc != Int32(MOSQ_ERR_ERRNO.rawValue) && rc != Int32(MOSQ_ERR_NO_CONN.rawValue) {
-            throw UplinkError.setup("cannot start connecting to \(host):\(port): \(MosquittoSession.describe(rc))")
-        }
         try check(mosquitto_loop_start(handle), "starting the MQTT network thread")
         loopStarted = true
-        if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) {
-            // The first connect failed synchronously (e.g. connection refused); make the loop retry.
-            mosquitto_reconnect_async(handle)
-        }
+        guard rc != Int32(MOSQ_ERR_SUCCESS.rawValue) else { return nil }
+        let reason = MosquittoSession.describe(rc)
+        mosquitto_reconnect_async(handle)
+        return reason
     }
 
     /// Queues a QoS 1 publish; returns its message id, or nil if there is no connection.

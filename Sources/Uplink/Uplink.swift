@@ -125,9 +125,11 @@ public final class Uplink: @unchecked Sendable {
         let t = OwnerThread(name: "uplink") { [self] in run() }
         thread = t
         t.start()
-        try s.start(host: settings.broker.host, port: settings.broker.port,
-                    keepAliveSeconds: Int(settings.keepAlive.seconds.rounded()))
         logger.info("uplink connecting", metadata: ["broker": "\(settings.broker.url)", "client_id": "\(settings.clientID)"])
+        if let reason = try s.start(host: settings.broker.host, port: settings.broker.port,
+                                    keepAliveSeconds: Int(settings.keepAlive.seconds.rounded())) {
+            receive(.log(level: 0x08, text: "cannot reach the broker yet (\(reason)); buffering and retrying"))
+        }
     }
 
     static func readPassword(_ path: String) throws -> String {
