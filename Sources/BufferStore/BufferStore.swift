@@ -13,6 +13,13 @@ public protocol CommitObserver: AnyObject {
     func didCommit(_ records: [StoredRecord])
     /// A range of `seq` that will never be sent was recorded (retention, disk full).
     func didRecordGap(_ gap: StoredGap)
+    /// Called on the writer thread every few seconds, with or without new records,
+    /// so time-driven work (a detector noticing silence) happens without data.
+    func tick(wallMilliseconds: Int64)
+}
+
+extension CommitObserver {
+    public func tick(wallMilliseconds: Int64) {}
 }
 
 /// A point to register before the writer starts.
@@ -620,6 +627,7 @@ public final class BufferStore: @unchecked Sendable {
         guard now &- lastHousekeeping >= 5_000_000_000 else { return }
         lastHousekeeping = now
         enforceRetention(force: false)
+        observer?.tick(wallMilliseconds: clock.wallMilliseconds())
         markProgress()
     }
 

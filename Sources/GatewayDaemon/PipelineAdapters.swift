@@ -74,6 +74,12 @@ final class CommitRouter: CommitObserver {
         uplink?.gapsChanged()
     }
 
+    /// Time passes without readings too: `missing` and heartbeat-style detectors need to hear about it.
+    func tick(wallMilliseconds: Int64) {
+        guard let detection, let store else { return }
+        for alarm in detection.advance(toMilliseconds: wallMilliseconds) { store.submit(alarm: alarm) }
+    }
+
     /// Called on the writer thread via a barrier at shutdown.
     func saveStateNow() {
         if let detection, let store { store.saveDetectorState(detection.saveState()) }
