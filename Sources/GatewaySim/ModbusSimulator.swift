@@ -70,7 +70,10 @@ final class ModbusSimulator {
             if n < 0 { continue }  // EINTR: a signal; the stop pipe says which
             let readable = Int16(POLLIN | POLLHUP | POLLERR)
 
-            if fds[0].revents & readable != 0 { break }
+            if fds[0].revents & readable != 0 {
+                CommandConsole.note("stopping (SIGTERM/SIGINT)")
+                break
+            }
             if !console.isClosed, fds[consoleIndex].revents & readable != 0 {
                 for line in console.readLines() {
                     let answer = commands.run(line, stop: &stop)

@@ -5,16 +5,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Modbus TCP on libmodbus's server API: `modbus_tcp_listen` for the socket,
-/// `modbus_receive` per client. Several clients at once; the event loop polls
-/// the listening socket and every client socket. A client that disconnects,
-/// stalls mid-request or sends garbage is dropped alone.
+/// Modbus TCP: libmodbus opens the listening socket (`modbus_tcp_listen`)
+/// and builds every reply; requests are framed here from the MBAP length, on
+/// non-blocking sockets, so one client that stalls mid-request or sends
+/// garbage never holds up the others (`modbus_receive` would wait for it).
+/// A client whose bytes cannot be a Modbus TCP request is disconnected.
 final class ModbusTCPServer {
     let host: String
     /// The bound port (the real one when 0 was asked for).
     let port: Int
     let listenFD: Int32
     private(set) var clientFDs: [Int32] = []
+    private var pendingBytes: [Int32: [UInt8]] = [:]
     private let context: OpaquePointer
     let replyBuilder = ModbusReplyBuilder(framing: .tcp)
 
@@ -31,10 +33,6 @@ final class ModbusTCPServer {
         }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        // A request must arrive whole within these times once its first byte is in,
-        // so one stalled client cannot hold up the others for long.
-        modbus_set_indication_timeout(context, 1, 0)
-        modbus_set_byte_timeout(context, 0, 500_000)
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
@@ -61,32 +59,42 @@ final class ModbusTCPServer {
                 return  // EAGAIN: none left; other errors (EMFILE) leave the client queued
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             clientFDs.append(fd)
+            pendingBytes[fd] = []
         }
     }
 
-    /// Receives one request from a readable client and answers it. The client
-    /// is closed when it hung up or sent something libmodbus cannot frame.
+    /// Reads what a readable client sent and answers every complete request in it.
     func serve(clientFD fd: Int32, plant: ModbusPlant) {
-        var request = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
-        modbus_set_socket(context, fd)
-        let n = modbus_receive(context, &request)
-        modbus_set_socket(context, -1)
-        guard n > 0 else {
-            if n < 0 { drop(fd) }
-            return
-        }
-        if let reply = plant.answer(Array(request[0..<Int(n)]), with: replyBuilder), !reply.isEmpty {
-            if FileDescriptorIO.writeNonBlocking(fd, reply, isSocket: true) < reply.count {
-                drop(fd)  // it stopped reading; a real server would time it out too
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        if n < 0 && (errno == EINTR || errno == EAGAIN) { return }
+        guard n > 0 else { drop(fd); return }  // hung up or reset
+        var pending = (pendingBytes[fd] ?? []) + buffer[0..<n]
+        while pending.count >= 7 {
+            // MBAP: transaction(2) protocol(2) length(2) unit(1); length counts unit + PDU.
+            let protocolID = UInt16(pending[2]) << 8 | UInt16(pending[3])
+            let length = Int(pending[4]) << 8 | Int(pending[5])
+            guard protocolID == 0, (2...254).contains(length) else { drop(fd); return }
+            guard pending.count >= 6 + length else { break }
+            let request = Array(pending[0..<(6 + length)])
+            pending.removeFirst(6 + length)
+            if let reply = plant.answer(request, with: replyBuilder), !reply.isEmpty {
+                if FileDescriptorIO.writeNonBlocking(fd, reply, isSocket: true) < reply.count {
+                    drop(fd)  // it stopped reading; a real server would give up on it too
+                    return
+                }
             }
         }
+        pendingBytes[fd] = pending
     }
 
     func drop(_ fd: Int32) {
         close(fd)
         clientFDs.removeAll { $0 == fd }
+        pendingBytes[fd] = nil
     }
 }

@@ -11,6 +11,8 @@ final class ParkingSimulator {
 
     private let concentrator: ParkingConcentrator
     private let console = CommandConsole()
+    /// Counters of the ad-hoc detectors `unknown BAY` speaks for.
+    private var unknownCounters: [String: UInt16] = [:]
 
     init(settings: ParkingConcentrator.Settings) throws {
         concentrator = try ParkingConcentrator(settings: settings)
@@ -29,7 +31,10 @@ final class ParkingSimulator {
             if !console.isClosed { fds.append(pollfd(fd: console.inputFD, events: Int16(POLLIN), revents: 0)) }
             if poll(&fds, nfds_t(fds.count), timeout) < 0 { continue }
             let readable = Int16(POLLIN | POLLHUP | POLLERR)
-            if fds[0].revents & readable != 0 { break }
+            if fds[0].revents & readable != 0 {
+                CommandConsole.note("stopping (SIGTERM/SIGINT)")
+                break
+            }
             if fds[1].revents & Int16(POLLIN) != 0 { concentrator.discardInput() }
             if fds.count > 2, fds[2].revents & readable != 0 {
                 for line in console.readLines() {
@@ -89,9 +94,13 @@ final class ParkingSimulator {
             if let i = c.index(of: id), !c.bays[i].isUnknown {
                 return "error bay \(id) is configured; give an id that is not in --bays"
             }
-            let frame = ParkingFrame.state(bay: id, state: 1, batteryMillivolts: 3600, counter: 0)
-            c.writeRaw(frame)
-            return "ok unknown \(id)"
+            if let i = c.index(of: id) {
+                return "ok unknown \(id) counter=\(c.sendState(i))"
+            }
+            let counter = unknownCounters[id, default: 0]
+            unknownCounters[id] = counter &+ 1
+            c.writeRaw(ParkingFrame.state(bay: id, state: 1, batteryMillivolts: 3600, counter: counter))
+            return "ok unknown \(id) counter=\(counter)"
         case "silence", "resume":
             guard args.count == 1 else { return "error usage: \(verb) BAY" }
             return withBay(args[0]) { i in

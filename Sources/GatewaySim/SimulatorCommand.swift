@@ -6,11 +6,12 @@ struct SimulatorCommand: ParsableCommand {
         commandName: "gateway-sim",
         abstract: "Simulated field devices for gatewayd: Modbus TCP/RTU meters and sensors, and a parking concentrator.",
         discussion: """
-        Both simulators print one line `ready ...` on stdout once they listen, then read
-        commands on stdin, one per line, and answer each with exactly one line `ok ...` or
-        `error ...`. EOF on stdin does not stop them; `quit`, SIGTERM or SIGINT does.
-        Register maps and every command are documented in Sources/GatewaySim/README.md
-        and in `gateway-sim modbus --help` / `gateway-sim parking --help`.
+        Both simulators print one line `ready ...` on stdout once they listen,
+        then read commands on stdin, one per line, and answer each with exactly
+        one line `ok ...` or `error ...`. EOF on stdin does not stop them;
+        `quit`, SIGTERM or SIGINT does. Register maps and commands: see
+        `gateway-sim modbus --help`, `gateway-sim parking --help` and
+        Sources/GatewaySim/README.md.
         """,
         subcommands: [ModbusCommand.self, ParkingCommand.self])
 }
@@ -20,29 +21,33 @@ struct ModbusCommand: ParsableCommand {
         commandName: "modbus",
         abstract: "Serve simulated Modbus units over TCP and/or RTU on pseudo-terminals.",
         discussion: """
-        UNITS (--units, default 1=electricity,2=water,3=pressure,9=pattern):
-          electricity  Eastron SDM120 input registers, float32 ABCD: 0x0000 V, 0x0006 A,
-                       0x000C W, 0x0012 VA, 0x001E pf, 0x0046 Hz, 0x0048 import kWh,
-                       0x004A export kWh (0), 0x0156 total kWh; SDM630 extras 0x0002/0x0004 V,
+        UNITS (--units, default 1=electricity,2=water,3=pressure,9=pattern)
+          electricity  Eastron SDM120 input registers, float32 ABCD:
+                       0x0000 V, 0x0006 A, 0x000C W, 0x0012 VA, 0x001E pf,
+                       0x0046 Hz, 0x0048 import kWh, 0x004A export kWh (0),
+                       0x0156 total kWh; SDM630 extras 0x0002/0x0004 V,
                        0x0008/0x000A A, 0x000E/0x0010 W, 0x0034 total W.
-          water        holding 0-1 flow m3/h float32 ABCD, 2-3 volume litres uint32,
-                       4 status (0 ok), 10-11 flow float32 CDAB.
-          pressure     input 0 pressure 0.01 bar int16, 1 loop current uA uint16
-                       (4000-20000 = 0-10 bar), 2 temperature 0.1 degC int16.
-          pattern      fixed contents for decoder tests (README.md); accepts writes.
-        Addresses outside a map answer exception 0x02; writes to other kinds answer 0x01.
-        Unknown unit ids get no answer (RTU and, by default, TCP).
+          water        holding 0-1 flow m3/h float32 ABCD, 2-3 volume litres
+                       uint32, 4 status (0 ok), 10-11 flow float32 CDAB.
+          pressure     input 0 pressure 0.01 bar int16, 1 loop current uA
+                       uint16 (4000-20000 = 0-10 bar), 2 temperature 0.1 C.
+          pattern      fixed contents for decoder tests; accepts writes.
+        Addresses outside a map answer exception 0x02; writes to units other
+        than pattern answer 0x01. Unknown unit ids get no answer.
 
-        COMMANDS (stdin, one per line; each answered `ok ...` or `error ...`):
-          leak on [SIZE_M3H]            start a leak (default --leak-size) on every water unit
-          leak off                      stop it
-          mute UNIT / unmute UNIT       the unit stops / resumes answering
-          exception UNIT CODE           answer every request of the unit with exception CODE (1-11)
-          garbage UNIT N                corrupt the next N responses (RTU: bad CRC; TCP: bad MBAP ids)
-          set UNIT TABLE ADDRESS VALUE  pin a raw 16-bit value (TABLE holding|input|coil|discrete)
-          clear UNIT                    faults off, pinned values gone, pattern contents restored
-          status                        simulated time, leak, units and their faults
-          quit                          stop
+        COMMANDS (stdin, one per line; each answered `ok ...` or `error ...`)
+          leak on [SIZE_M3H]    start a leak on every water unit
+          leak off              stop it
+          mute UNIT             the unit stops answering (unmute UNIT: back)
+          exception UNIT CODE   answer every request with exception CODE 1-11
+          garbage UNIT N        corrupt the next N responses
+                                (RTU: bad CRC; TCP: bad MBAP identifiers)
+          set UNIT TABLE ADDRESS VALUE
+                                pin a raw 16-bit value until `clear`
+                                (TABLE holding|input|coil|discrete)
+          clear UNIT            faults off, pins gone, pattern restored
+          status                simulated time, leak, units and faults
+          quit                  stop
         """)
 
     @Option(name: .customLong("tcp"), help: ArgumentHelp("Serve Modbus TCP on HOST:PORT (IPv4; port 0 picks a free port, shown in the ready line).", valueName: "HOST:PORT"))
@@ -116,23 +121,26 @@ struct ParkingCommand: ParsableCommand {
         commandName: "parking",
         abstract: "Push parking detector frames ($PKD/$PKH) down a pseudo-terminal, like a concentrator.",
         discussion: """
-        Frames (interface.md): $PKD,<bay>,<state>,<battery_mV>,<counter>*HH CRLF and
-        $PKH,<bay>,<battery_mV>,<rssi_dBm>,<counter>*HH CRLF. On start every bay sends its
-        state; then each sends a heartbeat every --heartbeat and bays change state at random.
-        Each detector's counter goes up by one per frame it sends, spoilt or lost frames included.
+        Frames (interface.md), each ended by CR LF:
+          $PKD,<bay>,<state>,<battery_mV>,<counter>*HH
+          $PKH,<bay>,<battery_mV>,<rssi_dBm>,<counter>*HH
+        On start every bay sends its state; then each sends a heartbeat every
+        --heartbeat and bays change state at random (--change-rate). Each
+        detector's counter goes up by one per frame it sends, spoilt or lost
+        frames included.
 
-        COMMANDS (stdin, one per line; each answered `ok ...` or `error ...`):
-          set BAY STATE        the bay changes to STATE (0 free, 1 occupied, 2 fault) and sends it now
-          heartbeat [BAY]      a heartbeat now (every bay if none given)
-          noise [on|off]       a burst of random bytes now (ended by CRLF), or after every frame
-          badsum [BAY]         a heartbeat now with a wrong checksum
-          partial [BAY]        a heartbeat cut in the middle (then CRLF)
-          drop BAY             the bay's next counter value is lost on the way
-          unknown [BAY]        a state frame from a bay that is not configured (default Z-999)
-          silence BAY          the detector goes quiet (counter stops)
-          resume BAY           it comes back and sends a heartbeat now
-          status               each bay as BAY=STATE/NEXT_COUNTER
-          quit                 stop
+        COMMANDS (stdin, one per line; each answered `ok ...` or `error ...`)
+          set BAY STATE     change to STATE (0 free, 1 occupied, 2 fault), send
+          heartbeat [BAY]   a heartbeat now (every bay if none given)
+          noise [on|off]    random bytes + CR LF now, or after every frame
+          badsum [BAY]      a heartbeat now with a wrong checksum
+          partial [BAY]     a heartbeat cut in the middle (then CR LF)
+          drop BAY          the bay's next frame is lost (counter skips)
+          unknown [BAY]     a frame from a bay not configured (default Z-999)
+          silence BAY       the detector goes quiet, its counter stops
+          resume BAY        it comes back with a heartbeat
+          status            every bay as BAY=STATE/NEXT_COUNTER
+          quit              stop
         """)
 
     @Option(name: .customLong("pty"), help: ArgumentHelp("Create a pseudo-terminal and link LINK to its slave.", valueName: "LINK"))
