@@ -37,6 +37,12 @@ final class ModbusRTULine {
         guard !bytes.isEmpty else { return }
         buffer += bytes
         lastByteNanoseconds = now
+        if buffer.count > 1024 {
+            // A stream that never pauses and never frames is not Modbus; start over.
+            framesWithBadCRC += 1
+            buffer.removeAll()
+            return
+        }
         while !buffer.isEmpty {
             switch RTURequestLength.of(buffer[...]) {
             case .needMore, .untilSilence:
@@ -74,6 +80,11 @@ final class ModbusRTULine {
 
     private func answer(_ frame: [UInt8], plant: ModbusPlant) {
         if let reply = plant.answer(frame, with: replyBuilder), !reply.isEmpty {
+            // A master sends its next request only after the last answer or a
+            // timeout, so anything still unread now is an answer nobody waited
+            // for (e.g. the gateway restarted mid-transaction): a real line would
+            // not deliver it to the new request.
+            terminal.discardUnread()
             terminal.write(reply)
         }
     }

@@ -172,8 +172,15 @@ final class ParkingConcentrator {
         return Int(bays[i].batteryMillivolts.rounded()) + Int.random(in: -3...3, using: &generator)
     }
 
+    /// Unread frames beyond this are stale: nobody has the port open (or reads it).
+    static let staleBacklogBytes = 2048
+
     private func emit(_ body: String, spoil requested: Spoil) {
         frameNumber += 1
+        // A real port drops what arrives while it is closed; a pty would keep it
+        // and hand a gateway that opens late a backlog of old frames (or cut one
+        // at the end of a full buffer). Drop the backlog at a frame boundary.
+        if terminal.unreadByteCount() > ParkingConcentrator.staleBacklogBytes { terminal.discardUnread() }
         var spoil = requested
         if spoil == .none {
             if let n = settings.dropEvery, n > 0, frameNumber % n == 0 { spoil = .lost }

@@ -80,6 +80,19 @@ final class PseudoTerminal {
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Bytes written to the line that the gateway has not read yet.
+    func unreadByteCount() -> Int {
+        var count: Int32 = 0
+        guard ioctl(slaveFD, UInt(FIONREAD), &count) == 0 else { return 0 }
+        return Int(count)
+    }
+
+    /// Throws away what the gateway has not read. A real serial port drops
+    /// what arrives while nobody has it open; a pty would keep it.
+    func discardUnread() {
+        tcflush(slaveFD, TCIFLUSH)
+    }
+
     /// Reads what is there now (never blocks). Empty when nothing is waiting.
     func readAvailable() -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 1024)
