@@ -94,6 +94,10 @@ public final class BufferStore: @unchecked Sendable {
     private var deferredDelivered: [UInt64] = []
     private var deferredGapIDs: [Int64] = []
     private var deferredDetectorState: [String: [UInt8]] = [:]
+    /// Records stamped before the wall clock was trusted, during this run: their
+    /// seq span and the wall − monotonic offset (ms) while they were stamped.
+    private var unsynced: (firstSeq: UInt64, lastSeq: UInt64, wallMinusMonotonic: Int64)?
+    private var lastTrustCheck: UInt64 = 0
     /// Readings dropped from the full memory queue since the last summary line.
     private var droppedSinceLastLog: UInt64 = 0
     private var lastDropLog: UInt64 = 0
@@ -383,6 +387,7 @@ public final class BufferStore: @unchecked Sendable {
             let controls: [Control] = lock.withLock { let c = inbox; inbox.removeAll(keepingCapacity: true); return c }
             let closing = ingress.isClosed && ingress.depth == 0
             commitGroup(commands, controls, finalAttempt: closing)
+            correctUnsyncedTimestampsIfClockTrusted()
             housekeepingIfDue()
             if closing { break }
         }
@@ -515,6 +520,7 @@ public final class BufferStore: @unchecked Sendable {
                 stats.diskFull = false
                 stats.lastProgressMonotonicNanoseconds = monoNow
             }
+            noteUnsynced(toWrite)
             for g in recordedGaps { observer?.didRecordGap(g) }
             if !toWrite.isEmpty { observer?.didCommit(toWrite) }
         } catch let error as StoreError {
@@ -614,6 +620,52 @@ public final class BufferStore: @unchecked Sendable {
             stats.heldInMemory = held.count
             stats.diskFull = true
             stats.lastProgressMonotonicNanoseconds = now
+        }
+    }
+
+    private func wallMinusMonotonicMilliseconds() -> Int64 {
+        clock.wallMilliseconds() - Int64(clock.monotonicNanoseconds() / 1_000_000)
+    }
+
+    private func noteUnsynced(_ records: [StoredRecord]) {
+        for r in records where r.quality == .clockUnsynced {
+            if let u = unsynced {
+                unsynced = (min(u.firstSeq, r.seq), max(u.lastSeq, r.seq), u.wallMinusMonotonic)
+            } else {
+                unsynced = (r.seq, r.seq, wallMinusMonotonicMilliseconds())
+            }
+        }
+    }
+
+    /// Once the clock is trusted, readings stamped before are moved by the
+    /// amount the wall clock jumped (measured against the monotonic clock,
+    /// which never jumps). Their quality stays `clock_unsynced` so a
+    /// subscriber knows the time was reconstructed. Rows already sent keep the
+    /// time they were sent with; a resend carries the corrected one. Rows of an
+    /// earlier boot cannot be corrected (the monotonic clock restarted).
+    private func correctUnsyncedTimestampsIfClockTrusted() {
+        guard let u = unsynced else { return }
+        let now = clock.monotonicNanoseconds()
+        guard now &- lastTrustCheck >= 1_000_000_000 else { return }
+        lastTrustCheck = now
+        guard clock.isWallClockTrusted() else { return }
+        let shift = wallMinusMonotonicMilliseconds() - u.wallMinusMonotonic
+        unsynced = nil
+        guard abs(shift) >= 1000 else { return }
+        do {
+            let rows: Int = try connection.transaction {
+                let s = try connection.prepare("UPDATE records SET ts = ts + ? WHERE seq BETWEEN ? AND ? AND quality = ?")
+                s.bind(1, shift)
+                s.bind(2, Int64(u.firstSeq))
+                s.bind(3, Int64(u.lastSeq))
+                s.bind(4, Int64(Quality.clockUnsynced.rawValue))
+                try s.run()
+                return connection.changes
+            }
+            logger.notice("clock is now trusted: corrected the timestamps of readings taken before",
+                          metadata: ["rows": "\(rows)", "shift_ms": "\(shift)", "first_seq": "\(u.firstSeq)", "last_seq": "\(u.lastSeq)"])
+        } catch {
+            logger.error("could not correct timestamps of readings taken before the clock was trusted", metadata: ["error": "\(error)"])
         }
     }
 

@@ -32,7 +32,7 @@ struct ConfigDocument {
             return nil
         }
         guard let section = root.table("gateway") else { return nil }
-        section.checkKeys(allowed: ["id", "data_dir"])
+        section.checkKeys(allowed: ["id", "data_dir", "clock_trust"])
         let id = section.requiredString("id", "the id names this gateway in MQTT topics and payloads, e.g. id = \"gw-dma07-01\"")
         if let id { Identifier.check(id, key: "id", in: section, usedIn: "MQTT topics") }
         var settings = GatewaySettings(id: id ?? "")
@@ -40,6 +40,7 @@ struct ConfigDocument {
             if dataDirectory.isEmpty { section.report("data_dir", "must not be empty (the directory that holds the buffer database)") }
             else { settings.dataDirectory = dataDirectory }
         }
+        if let v = section.word("clock_trust", in: .clockTrust) { settings.clockTrust = ClockTrust(rawValue: v)! }
         return id == nil ? nil : settings
     }
 

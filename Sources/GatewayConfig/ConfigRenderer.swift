@@ -19,6 +19,7 @@ public enum ConfigRenderer {
         out.table("gateway")
         out.key("id", string: c.gateway.id)
         out.key("data_dir", string: c.gateway.dataDirectory)
+        out.key("clock_trust", string: c.gateway.clockTrust.rawValue)
 
         out.table("buffer")
         out.key("max_size", string: sizeText(c.buffer.maxSizeBytes))

@@ -24,7 +24,7 @@ import GatewayModel
 ///   | `BADC` | big | little |
 ///   | `DCBA` | little | little |
 enum ConfigVocabulary: CaseIterable {
-    case busType, parity, serialProtocol, durability, replayOrder, deviceKind, registerTable, pointType, registerOrder
+    case busType, parity, serialProtocol, durability, replayOrder, deviceKind, registerTable, pointType, registerOrder, clockTrust
 
     /// The canonical spellings, as written in the docs and by `config show`.
     var words: [String] {
@@ -33,6 +33,7 @@ enum ConfigVocabulary: CaseIterable {
         case .parity: return Parity.allCases.map(\.rawValue)
         case .serialProtocol: return SerialLineProtocol.allCases.map(\.rawValue)
         case .durability: return Durability.allCases.map(\.rawValue)
+        case .clockTrust: return ClockTrust.allCases.map(\.rawValue)
         case .replayOrder: return ReplayOrder.allCases.map(\.rawValue)
         case .deviceKind: return DeviceKind.allCases.map(\.rawValue)
         case .registerTable: return RegisterTable.allCases.map(\.rawValue)
@@ -66,6 +67,7 @@ enum ConfigVocabulary: CaseIterable {
         case .parity: return "parity"
         case .serialProtocol: return "serial-line protocol"
         case .durability: return "durability"
+        case .clockTrust: return "clock trust rule"
         case .replayOrder: return "replay order"
         case .deviceKind: return "device kind"
         case .registerTable: return "register table"

@@ -29,15 +29,29 @@ public struct GatewayConfiguration: Sendable {
     }
 }
 
+/// When the box clock counts as trustworthy. Until then readings carry
+/// `clock_unsynced`; when it becomes trusted their timestamps are corrected.
+public enum ClockTrust: String, Sendable, CaseIterable {
+    /// A year the box cannot have booted into by itself (2024 or later). Works everywhere.
+    case plausibleYear = "plausible-year"
+    /// systemd-timesyncd says it synchronised (`/run/systemd/timesync/synchronized` exists).
+    case timesyncd
+    /// An RTC or GNSS clock: always trusted.
+    case always
+}
+
 public struct GatewaySettings: Sendable, Equatable {
     /// Required. Used in topics and payloads.
     public var id: String
     /// The SQLite buffer lives here. Default `/var/lib/gatewayd`.
     public var dataDirectory: String
+    /// Default `plausible-year`.
+    public var clockTrust: ClockTrust
 
-    public init(id: String, dataDirectory: String = "/var/lib/gatewayd") {
+    public init(id: String, dataDirectory: String = "/var/lib/gatewayd", clockTrust: ClockTrust = .plausibleYear) {
         self.id = id
         self.dataDirectory = dataDirectory
+        self.clockTrust = clockTrust
     }
 
     /// The buffer database file inside `dataDirectory`.

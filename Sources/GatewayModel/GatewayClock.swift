@@ -22,8 +22,12 @@ public protocol GatewayClock: Sendable {
 public struct SystemClock: GatewayClock {
     /// Before this instant (2024-01-01) a box without RTC has certainly not synchronised.
     public var earliestTrustedMilliseconds: Int64
+    public var trust: ClockTrust
+    /// The flag file systemd-timesyncd creates once it has synchronised.
+    public var timesyncFlagPath = "/run/systemd/timesync/synchronized"
 
-    public init(earliestTrustedMilliseconds: Int64 = 1_704_067_200_000) {
+    public init(trust: ClockTrust = .plausibleYear, earliestTrustedMilliseconds: Int64 = 1_704_067_200_000) {
+        self.trust = trust
         self.earliestTrustedMilliseconds = earliestTrustedMilliseconds
     }
 
@@ -44,6 +48,10 @@ public struct SystemClock: GatewayClock {
     }
 
     public func isWallClockTrusted() -> Bool {
-        wallMilliseconds() >= earliestTrustedMilliseconds
+        switch trust {
+        case .always: return true
+        case .plausibleYear: return wallMilliseconds() >= earliestTrustedMilliseconds
+        case .timesyncd: return access(timesyncFlagPath, F_OK) == 0
+        }
     }
 }

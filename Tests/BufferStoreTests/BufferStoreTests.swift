@@ -213,3 +213,49 @@ final class BufferStoreTests: XCTestCase {
         XCTAssertEqual(observer.records.map(\.seq), Array(1...400))
     }
 }
+
+/// A wall clock the test steps and marks trusted; monotonic time is real.
+final class TrustClock: GatewayClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var wall: Int64
+    private var trusted: Bool
+    init(wall: Int64, trusted: Bool) { self.wall = wall; self.trusted = trusted }
+    func set(wall: Int64, trusted: Bool) { lock.lock(); self.wall = wall; self.trusted = trusted; lock.unlock() }
+    func wallMilliseconds() -> Int64 { lock.lock(); defer { lock.unlock() }; return wall }
+    func monotonicNanoseconds() -> UInt64 { SystemClock.monotonicNow() }
+    func isWallClockTrusted() -> Bool { lock.lock(); defer { lock.unlock() }; return trusted }
+}
+
+final class BufferClockTests: XCTestCase {
+    let logger = Logger(label: "test")
+
+    /// A box without RTC boots in 1970: its readings carry clock_unsynced; once the clock is
+    /// trusted, their timestamps are moved by the jump and the flag stays.
+    func testTimestampsTakenBeforeTheClockWasTrustedAreCorrected() throws {
+        let dir = TestPaths.temporaryDirectory("clock")
+        let clock = TrustClock(wall: 5_000, trusted: false)
+        let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: .init(), clock: clock, logger: logger)
+        let catalog = try store.registerPoints([PointRegistration(device: "m", deviceKind: .generic, point: "p", unit: "")])
+        let p = catalog.id(device: "m", point: "p")!
+        store.start(observer: nil)
+        store.submit(readings: (0..<5).map { Reading(pointID: p, timestampMilliseconds: 5_000 + Int64($0) * 100, value: 1, quality: .clockUnsynced) })
+        store.flushAndWait()
+        // NTP steps the clock to 2026.
+        let synced: Int64 = 1_795_000_000_000
+        clock.set(wall: synced, trusted: true)
+        store.submit(readings: [Reading(pointID: p, timestampMilliseconds: synced, value: 2, quality: .good)])
+        let reader = try BufferReader(path: dir + "/buffer.sqlite")
+        XCTAssertTrue(TestPaths.waitUntil(timeout: 10) {
+            ((try? reader.records(from: 1, to: 1, limit: 1))?.first?.timestampMilliseconds ?? 0) > 1_700_000_000_000
+        }, "timestamps were not corrected")
+        store.stop()
+        let rows = try reader.records(from: 1, to: 6, limit: 10)
+        XCTAssertEqual(rows.map(\.seq), [1, 2, 3, 4, 5, 6], "a clock step never reorders seq")
+        for (i, r) in rows.prefix(5).enumerated() {
+            XCTAssertEqual(r.quality, .clockUnsynced, "the flag is kept")
+            // Corrected to within a few seconds of the trusted time (the test's own run time), in order.
+            XCTAssertEqual(Double(r.timestampMilliseconds), Double(synced + Int64(i) * 100), accuracy: 10_000)
+        }
+        XCTAssertEqual(rows[5].timestampMilliseconds, synced)
+    }
+}
