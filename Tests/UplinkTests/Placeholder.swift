@@ -1,2 +1,0 @@
-import XCTest
-final class UplinkTestsPlaceholder: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,106 @@
+import BufferStore
+import Foundation
+import GatewayModel
+import GatewayTestSupport
+import Logging
+import Uplink
+import XCTest
+
+/// The store seen from the uplink, as the daemon wires it.
+final class StoreLedger: UplinkBacklog, UplinkLedger, @unchecked Sendable {
+    let reader: BufferReader
+    let store: BufferStore
+    init(reader: BufferReader, store: BufferStore) { self.reader = reader; self.store = store }
+    func pendingRecords(afterSeq: UInt64, throughSeq: UInt64, limit: Int) throws -> [StoredRecord] {
+        try reader.pendingRecords(afterSeq: afterSeq, throughSeq: throughSeq, limit: limit)
+    }
+    func records(from: UInt64, to: UInt64, limit: Int) throws -> [StoredRecord] { try reader.records(from: from, to: to, limit: limit) }
+    func unannouncedGaps() throws -> [StoredGap] { try reader.unannouncedGaps() }
+    func lastSeq() throws -> UInt64 { try reader.lastSeq() }
+    func markDelivered(_ seqs: [UInt64]) { store.markDelivered(seqs) }
+    func markGapsAnnounced(_ ids: [Int64]) { store.markGapsAnnounced(ids) }
+}
+
+/// Hands committed records to the uplink, as the daemon's router does.
+final class UplinkFeed: CommitObserver, @unchecked Sendable {
+    var uplink: Uplink?
+    func didCommit(_ records: [StoredRecord]) { uplink?.offer(records) }
+    func didRecordGap(_ gap: StoredGap) { uplink?.gapsChanged() }
+}
+
+final class UplinkReplayTests: XCTestCase {
+    let logger = Logger(label: "test")
+    let backlogSize = 6000
+
+    /// A buffer with `backlogSize` unsent readings, an uplink to a real broker, then live readings.
+    func run(replay: ReplayOrder) throws -> (messages: [TopicRecorder.Message], store: BufferStore) {
+        let broker = try MosquittoBroker()
+        let sub = try TopicRecorder(port: broker.port, filter: "t/gw/#")
+        let dir = TestPaths.temporaryDirectory("uplink")
+        let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: .init(), logger: logger)
+        let catalog = try store.registerPoints([
+            PointRegistration(device: "old", deviceKind: .waterMeter, point: "flow", unit: "m3/h"),
+            PointRegistration(device: "new", deviceKind: .pressureSensor, point: "p", unit: "bar"),
+        ])
+        let feed = UplinkFeed()
+        store.start(observer: feed)
+        let old = catalog.id(device: "old", point: "flow")!
+        store.submit(readings: (0..<backlogSize).map { Reading(pointID: old, timestampMilliseconds: 1_795_000_000_000 + Int64($0), value: Double($0), quality: .good) })
+        store.flushAndWait()
+
+        let settings = UplinkSettings(broker: BrokerAddress(url: broker.url)!, topicPrefix: "t", clientID: "gw",
+                                      batchMaxReadings: 100, batchMaxDelay: .milliseconds(100), replay: replay,
+                                      replayRateReadingsPerSecond: 2000)
+        let ledger = StoreLedger(reader: try BufferReader(path: dir + "/buffer.sqlite"), store: store)
+        let uplink = Uplink(settings: settings, gatewayID: "gw", storeID: store.storeID, version: "test", catalog: catalog,
+                            backlog: ledger, ledger: ledger, initialBacklogThrough: store.statistics().lastSeq, logger: logger)
+        feed.uplink = uplink
+        try uplink.start()
+        // Live readings while the backlog drains (2000/s: about three seconds of backlog).
+        let new = catalog.id(device: "new", point: "p")!
+        for i in 0..<10 {
+            store.submit(readings: [Reading(pointID: new, timestampMilliseconds: 1_796_000_000_000 + Int64(i), value: 4, quality: .good)])
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(sub.waitUntil(timeout: 30) { Set($0.readings.map(\.seq)).count == self.backlogSize + 10 },
+                      "not everything arrived: \(sub.readings.count)")
+        uplink.stop()
+        store.flushAndWait()
+        return (sub.messages, store)
+    }
+
+    func testLiveFirstSendsNewReadingsBeforeTheBacklogHasDrained() throws {
+        let (messages, store) = try run(replay: .liveFirst)
+        let data = messages.filter { $0.topic.contains("/data/") }
+        let firstLive = try XCTUnwrap(data.firstIndex { $0.topic.hasSuffix("/new") })
+        let lastBacklog = try XCTUnwrap(data.lastIndex { $0.topic.hasSuffix("/old") })
+        XCTAssertLessThan(firstLive, lastBacklog, "live data waited for the whole backlog")
+        XCTAssertTrue(data.filter { $0.topic.hasSuffix("/old") }.allSatisfy { $0.payload.contains("\"historical\":true") })
+        XCTAssertTrue(data.filter { $0.topic.hasSuffix("/new") }.allSatisfy { $0.payload.contains("\"historical\":false") })
+        store.stop()
+    }
+
+    func testFifoSendsEverythingInSeqOrder() throws {
+        let (messages, store) = try run(replay: .fifo)
+        let data = messages.filter { $0.topic.contains("/data/") }
+        let firstLive = try XCTUnwrap(data.firstIndex { $0.topic.hasSuffix("/new") })
+        let lastBacklog = try XCTUnwrap(data.lastIndex { $0.topic.hasSuffix("/old") })
+        XCTAssertGreaterThan(firstLive, lastBacklog, "fifo sent new readings before the backlog")
+        store.stop()
+    }
+
+    func testAcknowledgedRecordsAreMarkedSentAndBatchesKeepTheirShape() throws {
+        let (messages, store) = try run(replay: .liveFirst)
+        store.stop()
+        let stats = try BufferReader(path: store.path).stats()
+        XCTAssertEqual(stats.pendingRecords, 0, "every acknowledged record is marked sent")
+        let batch = try XCTUnwrap(messages.first { $0.topic == "t/gw/data/old" })
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(batch.payload.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(o.keys), ["gateway", "device", "kind", "store", "historical", "readings"])
+        XCTAssertEqual(o["kind"] as? String, "water_meter")
+        let r = try XCTUnwrap((o["readings"] as? [[String: Any]])?.first)
+        XCTAssertEqual(Set(r.keys), ["seq", "ts", "point", "value", "unit", "quality"])
+        XCTAssertEqual(r["unit"] as? String, "m3/h")
+        XCTAssertLessThanOrEqual((o["readings"] as? [Any])?.count ?? 0, 100)
+    }
+}
