@@ -113,6 +113,7 @@ public final class BufferStore: @unchecked Sendable {
         case delivered([UInt64])
         case gapsAnnounced([Int64])
         case detectorState([String: [UInt8]])
+        case audit(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)
         case barrier(@Sendable () -> Void)
     }
 
@@ -316,6 +317,11 @@ public final class BufferStore: @unchecked Sendable {
         enqueueControl(.detectorState(state))
     }
 
+    /// Appends a row to the audit log (resend, reload…) with the next group. Never blocks.
+    public func recordAudit(action: String, detail: String, rows: Int64, actor: AuditActor) {
+        enqueueControl(.audit(action: action, detail: detail, rows: rows, actor: actor, atMilliseconds: clock.wallMilliseconds()))
+    }
+
     /// Calls `done` on the writer thread once everything submitted before this call is committed.
     public func flush(_ done: @escaping @Sendable () -> Void) {
         enqueueControl(.barrier(done))
@@ -366,6 +372,8 @@ public final class BufferStore: @unchecked Sendable {
     private lazy var insertGap: SQLiteStatement = try! connection.prepare(
         "INSERT INTO gaps(first_seq, last_seq, count, reason, at_ms) VALUES (?, ?, ?, ?, ?)")
     private lazy var markGap: SQLiteStatement = try! connection.prepare("UPDATE gaps SET announced = 1 WHERE id = ?")
+    private lazy var insertAudit: SQLiteStatement = try! connection.prepare(
+        "INSERT INTO audit(at_ms, uid, user, action, detail, rows) VALUES (?, ?, ?, ?, ?, ?)")
     private lazy var upsertDetectorState: SQLiteStatement = try! connection.prepare(
         "INSERT INTO detector_state(key, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms")
 
@@ -425,6 +433,7 @@ public final class BufferStore: @unchecked Sendable {
         deferredGapIDs.removeAll()
         deferredDetectorState.removeAll()
         var barriers: [@Sendable () -> Void] = []
+        var audits: [(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)] = []
         var alarms: [(StoredRecord, AlarmTransition)] = []
         for c in controls {
             switch c {
@@ -438,6 +447,7 @@ public final class BufferStore: @unchecked Sendable {
             case .delivered(let seqs): delivered.append(contentsOf: seqs)
             case .gapsAnnounced(let ids): gapIDs.append(contentsOf: ids)
             case .detectorState(let s): detectorState.merge(s) { $1 }
+            case .audit(let action, let detail, let rows, let actor, let at): audits.append((action, detail, rows, actor, at))
             case .barrier(let b): barriers.append(b)
             }
         }
@@ -445,7 +455,7 @@ public final class BufferStore: @unchecked Sendable {
         let gapsToWrite = heldGaps
         // Barriers mean "after the writer has tried everything submitted before": they never wait for a full disk.
         defer { barriers.forEach { $0() } }
-        if toWrite.isEmpty && gapsToWrite.isEmpty && delivered.isEmpty && gapIDs.isEmpty && detectorState.isEmpty {
+        if toWrite.isEmpty && gapsToWrite.isEmpty && delivered.isEmpty && gapIDs.isEmpty && detectorState.isEmpty && audits.isEmpty {
             markProgress()
             return
         }
@@ -491,6 +501,15 @@ public final class BufferStore: @unchecked Sendable {
                 for id in gapIDs {
                     markGap.bind(1, id)
                     try markGap.run()
+                }
+                for a in audits {
+                    insertAudit.bind(1, a.atMilliseconds)
+                    insertAudit.bind(2, a.actor.uid)
+                    insertAudit.bind(3, a.actor.user)
+                    insertAudit.bind(4, a.action)
+                    insertAudit.bind(5, a.detail)
+                    insertAudit.bind(6, a.rows)
+                    try insertAudit.run()
                 }
                 for (key, blob) in detectorState {
                     upsertDetectorState.bind(1, key)

@@ -323,6 +323,7 @@ public final class Uplink: @unchecked Sendable {
                 let request = try JSONDecoder().decode(ResendRequest.self, from: Data(payload))
                 guard request.from <= request.to else { throw UplinkError.setup("from > to") }
                 logger.notice("resend requested", metadata: ["store": "\(request.store)", "from": "\(request.from)", "to": "\(request.to)"])
+                ledger.resendRequested(store: request.store, from: request.from, to: request.to)
                 resends.append(request)
             } catch {
                 logger.warning("ignoring a malformed cmd/resend (expected {\"store\":\"...\",\"from\":N,\"to\":M})",

@@ -15,6 +15,12 @@ public protocol UplinkBacklog: AnyObject {
 public protocol UplinkLedger: AnyObject, Sendable {
     func markDelivered(_ seqs: [UInt64])
     func markGapsAnnounced(_ ids: [Int64])
+    /// A `cmd/resend` was accepted (for the audit log).
+    func resendRequested(store: String, from: UInt64, to: UInt64)
+}
+
+extension UplinkLedger {
+    public func resendRequested(store: String, from: UInt64, to: UInt64) {}
 }
 
 /// A snapshot for `gatewayctl status`, metrics and the watchdog.

@@ -190,6 +190,8 @@ final class StoreAndForwardEndToEndTests: XCTestCase {
             return resent && notHeld
         }, "resend answers missing: \(sub.messages.dropFirst(beforeCount).map(\.payload).prefix(5))")
         XCTAssertEqual(gw.terminate(), 0)
+        // Both requests are in the audit log.
+        XCTAssertEqual(try sqlite(gw.bufferPath, "SELECT count(*) FROM audit WHERE action = 'resend'"), "2")
     }
 
     /// A damaged buffer at start is moved aside (not deleted) and a new store takes over.
