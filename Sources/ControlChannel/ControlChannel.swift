@@ -71,34 +71,6 @@ public struct ControlResponse: Sendable, Codable, Equatable {
     }
 }
 
-/// An alarm as the `alarms` table holds it (latest transition per alarm id).
-public struct ActiveAlarm: Sendable, Codable, Equatable {
-    public var id: String
-    public var type: String
-    public var severity: String
-    public var state: String
-    public var device: String
-    public var point: String
-    public var raisedMilliseconds: Int64?
-    public var changedMilliseconds: Int64
-    public var value: Double?
-    public var message: String
-
-    public init(id: String, type: String, severity: String, state: String, device: String, point: String,
-                raisedMilliseconds: Int64?, changedMilliseconds: Int64, value: Double?, message: String) {
-        self.id = id
-        self.type = type
-        self.severity = severity
-        self.state = state
-        self.device = device
-        self.point = point
-        self.raisedMilliseconds = raisedMilliseconds
-        self.changedMilliseconds = changedMilliseconds
-        self.value = value
-        self.message = message
-    }
-}
-
 /// What `gatewayctl status` shows.
 public struct DaemonStatus: Sendable, Codable, Equatable {
     public var gatewayID: String
@@ -117,11 +89,12 @@ public struct DaemonStatus: Sendable, Codable, Equatable {
     /// Records the store writer holds in memory (disk full).
     public var heldInMemory: Int
     public var diskFull: Bool
-    public var activeAlarms: [ActiveAlarm]
+    /// Active alarms as the `alarms` table holds them (latest transition per alarm id).
+    public var activeAlarms: [AlarmRow]
 
     public init(gatewayID: String, version: String, processID: Int32, startedAtMilliseconds: Int64, nowMilliseconds: Int64,
                 store: String, bufferPath: String, uplink: UplinkStatus?, buses: [BusStatus], pendingRecords: Int64,
-                oldestPendingMilliseconds: Int64?, lastSeq: UInt64, heldInMemory: Int, diskFull: Bool, activeAlarms: [ActiveAlarm]) {
+                oldestPendingMilliseconds: Int64?, lastSeq: UInt64, heldInMemory: Int, diskFull: Bool, activeAlarms: [AlarmRow]) {
         self.gatewayID = gatewayID
         self.version = version
         self.processID = processID

@@ -40,11 +40,7 @@ final class ControlEndpoint: ControlResponder, @unchecked Sendable {
         if reader == nil { reader = try BufferReader(path: store.path) }
         let reader = reader!
         let backlog = try reader.backlog()
-        let alarms = try reader.alarms(activeOnly: true).map {
-            ActiveAlarm(id: $0.id, type: $0.type, severity: $0.severity, state: $0.state, device: $0.device, point: $0.point,
-                        raisedMilliseconds: $0.raisedMilliseconds, changedMilliseconds: $0.changedMilliseconds,
-                        value: $0.value, message: $0.message)
-        }
+        let alarms = try reader.alarms(activeOnly: true)
         let writer = store.statistics()
         return DaemonStatus(gatewayID: configuration.gateway.id, version: GatewayRuntime.version, processID: getpid(),
                             startedAtMilliseconds: startedAtMilliseconds, nowMilliseconds: clock.wallMilliseconds(),
