@@ -60,7 +60,7 @@ final class ParkingSimulator {
             }
             return withBay(args[0]) { i in
                 c.bays[i].isSilent = false
-                setState(i, state)
+                c.bays[i].state = state
                 let counter = c.sendState(i)
                 return "ok set \(c.bays[i].id) \(state) counter=\(counter)"
             }
@@ -119,10 +119,6 @@ final class ParkingSimulator {
         default:
             return "error unknown command '\(verb)'; " + ParkingSimulator.help
         }
-    }
-
-    private func setState(_ i: Int, _ state: Int) {
-        concentrator.bays[i].state = state
     }
 
     private func withBay(_ id: String, _ body: (Int) -> String) -> String {

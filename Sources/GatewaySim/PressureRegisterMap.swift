@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A pressure transmitter on an analog input module: input registers 0–2.
 final class PressureRegisterMap: RegisterMap {
     enum Address {
@@ -33,9 +39,3 @@ final class PressureRegisterMap: RegisterMap {
         mapping.setInt16(.input, Address.temperature, Int((celsius * 10).rounded()))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

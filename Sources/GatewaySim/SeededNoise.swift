@@ -1,5 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// SplitMix64: the simulator's one source of randomness. Everything random
-/// (noise, garbage bytes, parking events) derives from `--seed`, so a run can
+/// (meter noise, parking events, noise bytes on the line) derives from `--seed`, so a run can
 /// be repeated exactly.
 struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
@@ -48,9 +54,3 @@ struct SmoothNoise: Sendable {
         return Double(bits >> 11) / Double(1 << 53) * 2 - 1
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -187,7 +187,6 @@ struct ParkingCommand: ParsableCommand {
         guard let seconds = CommandLineValues.seconds(heartbeat), seconds >= 0.01 else {
             throw ValidationError("--heartbeat '\(heartbeat)' must be a duration of at least 10ms (e.g. 60s)")
         }
-        _ = seconds
         guard changeRate.isFinite, changeRate >= 0, changeRate <= 60_000 else {
             throw ValidationError("--change-rate must be changes per minute, 0 or more")
         }
