@@ -37,10 +37,14 @@ public final class DetectionEngine {
         let severity: AlarmSeverity
         let detector: PointDetector
         let watchesSilence: Bool
+        /// Group detectors (`pressure_network`) watch every point whose device id
+        /// starts with this prefix and whose point name matches.
+        let groupPrefix: String?
         var pointID: PointID?
         var active: AlarmTransition?
 
-        init(key: String, configuration: DetectorConfiguration, severity: AlarmSeverity, detector: PointDetector, watchesSilence: Bool) {
+        init(key: String, configuration: DetectorConfiguration, severity: AlarmSeverity, detector: PointDetector, watchesSilence: Bool, groupPrefix: String?) {
+            self.groupPrefix = groupPrefix
             self.key = key
             self.configuration = configuration
             self.severity = severity
@@ -80,9 +84,12 @@ public final class DetectionEngine {
             if seen > 0 { key += "#\(seen + 1)" }
             let severity = AlarmSeverity(rawValue: parameters.word("severity")) ?? kind.severity
             let instance = Instance(key: key, configuration: configuration, severity: severity,
-                                    detector: kind.make(parameters), watchesSilence: kind.watchesSilence)
+                                    detector: kind.make(parameters), watchesSilence: kind.watchesSilence,
+                                    groupPrefix: kind.groupParameter.map { parameters.word($0) })
             instances.append(instance)
-            if let id = catalog.id(device: configuration.device, point: point) { bind(instance, to: id) }
+            if let prefix = instance.groupPrefix {
+                for d in catalog.descriptors where d.point == point && d.device.hasPrefix(prefix) { bind(instance, to: d.id) }
+            } else if let id = catalog.id(device: configuration.device, point: point) { bind(instance, to: id) }
         }
         if !errors.isEmpty { throw DetectorConfigurationError(items: errors) }
     }
@@ -96,17 +103,24 @@ public final class DetectionEngine {
     /// points as it reads). Detectors waiting for that (device, point) start
     /// watching it.
     public func resolve(pointID: PointID, device: String, point: String) {
-        for instance in instances where instance.pointID == nil && instance.configuration.device == device
+        for instance in instances where instance.groupPrefix != nil && device.hasPrefix(instance.groupPrefix!)
+            && (instance.configuration.point ?? "") == point {
+            bind(instance, to: pointID)
+        }
+        for instance in instances where instance.groupPrefix == nil && instance.pointID == nil && instance.configuration.device == device
             && (instance.configuration.point ?? DetectorRegistry.kind(instance.configuration.type)?.defaultPoint) == point {
             bind(instance, to: pointID)
         }
     }
 
     private func bind(_ instance: Instance, to id: PointID) {
-        instance.pointID = id
+        let first = instance.pointID == nil
+        if first { instance.pointID = id }
         let i = Int(id)
         if byPoint.count <= i { byPoint += Array(repeating: [], count: i + 1 - byPoint.count) }
+        if byPoint[i].contains(where: { $0 === instance }) { return }
         byPoint[i].append(instance)
+        guard first else { return }
         if instance.watchesSilence { silenceWatchers.append(instance) }
         if let state = pendingState.removeValue(forKey: instance.key) { restore(instance, from: state) }
     }
@@ -117,7 +131,7 @@ public final class DetectionEngine {
         var out: [AlarmTransition] = []
         let i = Int(pointID)
         if i >= 0 && i < byPoint.count {
-            let sample = Sample(timestampMilliseconds: timestampMilliseconds, value: quality == .good ? value : nil, quality: quality)
+            let sample = Sample(timestampMilliseconds: timestampMilliseconds, value: quality == .good ? value : nil, quality: quality, pointID: pointID)
             for instance in byPoint[i] {
                 let verdict = instance.detector.observe(sample, alarmActive: instance.active != nil)
                 apply(verdict, to: instance, at: timestampMilliseconds, into: &out)
@@ -148,16 +162,23 @@ public final class DetectionEngine {
             return
         case .raise(let value, let message):
             guard instance.active == nil, let id = instance.pointID else { return }
-            let t = AlarmTransition(alarmID: instance.key, type: instance.configuration.type, severity: instance.severity,
-                                    state: .raised, pointID: id, timestampMilliseconds: ts, value: value, message: message)
-            instance.active = t
-            out.append(t)
+            raise(instance, on: id, value: value, message: message, at: ts, into: &out)
+        case .raiseOn(let id, let value, let message):
+            guard instance.active == nil else { return }
+            raise(instance, on: id, value: value, message: message, at: ts, into: &out)
         case .clear(let value, let message):
             guard let raised = instance.active else { return }
             instance.active = nil
             out.append(AlarmTransition(alarmID: instance.key, type: raised.type, severity: raised.severity, state: .cleared,
                                        pointID: raised.pointID, timestampMilliseconds: ts, value: value, message: message))
         }
+    }
+
+    private func raise(_ instance: Instance, on id: PointID, value: Double?, message: String, at ts: Int64, into out: inout [AlarmTransition]) {
+        let t = AlarmTransition(alarmID: instance.key, type: instance.configuration.type, severity: instance.severity,
+                                state: .raised, pointID: id, timestampMilliseconds: ts, value: value, message: message)
+        instance.active = t
+        out.append(t)
     }
 
     /// The alarms raised and not yet cleared (their `raised` transitions).

@@ -27,6 +27,8 @@ enum ParameterKind {
     case integer(ClosedRange<Int>)
     /// One of a fixed set of words.
     case word([String])
+    /// Free text that must not be empty (a device id prefix).
+    case text
 }
 
 /// One documented parameter of a detector type.
@@ -49,6 +51,10 @@ struct ParameterSpec {
 
     static func integer(_ name: String, _ defaultValue: Int, _ range: ClosedRange<Int>, _ help: String) -> ParameterSpec {
         ParameterSpec(name: name, kind: .integer(range), defaultText: "\(defaultValue)", help: help)
+    }
+
+    static func text(_ name: String, required: Bool, _ help: String) -> ParameterSpec {
+        ParameterSpec(name: name, kind: .text, defaultText: nil, required: required, help: help)
     }
 
     static func word(_ name: String, _ defaultValue: String, _ allowed: [String], _ help: String) -> ParameterSpec {
@@ -79,6 +85,9 @@ struct ParameterSpec {
         case .word(let allowed):
             guard case .string(let text) = value else { return "expected one of \(allowed.joined(separator: ", ")), got \(value.configText)" }
             guard allowed.contains(text) else { return "\"\(text)\" is not one of \(allowed.joined(separator: ", "))" }
+            return nil
+        case .text:
+            guard case .string(let text) = value, !text.isEmpty else { return "expected a non-empty string such as \"pressure-\", got \(value.configText)" }
             return nil
         }
     }

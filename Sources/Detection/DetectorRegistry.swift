@@ -7,6 +7,8 @@ struct DetectorKind {
     var severity: AlarmSeverity
     var defaultPoint: String? = nil
     var watchesSilence = false
+    /// The parameter holding a device id prefix, for detectors that watch a group of points.
+    var groupParameter: String? = nil
     var parameters: [ParameterSpec]
     /// Checks that need more than one parameter (e.g. `range` needs `min` or `max`).
     var crossCheck: ([String: ConfigScalar]) -> [DetectorParameterProblem] = { _ in [] }
@@ -52,6 +54,12 @@ public enum DetectorRegistry {
             problems.append(.init(key: spec.name, message: "missing: \(kind.type) needs \(spec.name) (\(spec.help))"))
         }
         if problems.isEmpty { problems += kind.crossCheck(configuration.parameters) }
+        // A group detector's device is one member of the group (so the daemon's
+        // config check finds it declared); a device outside it is a typo.
+        if problems.isEmpty, let name = kind.groupParameter, case .string(let prefix)? = configuration.parameters[name],
+           !configuration.device.hasPrefix(prefix) {
+            problems.append(.init(key: name, message: "device \"\(configuration.device)\" does not start with \"\(prefix)\": name one of the group's sensors as the device"))
+        }
         return problems
     }
 
@@ -130,6 +138,19 @@ public enum DetectorRegistry {
             .number("min_drop", 0, 0...Double.greatestFiniteMagnitude, "and the drop must be at least this (pressure units)"),
             severity,
         ], make: PressureDropDetector.init),
+
+        DetectorKind(type: "pressure_network", summary: "one pressure sensor of a district stepping down against the others (burst nearby)", severity: .critical,
+                     groupParameter: "group", parameters: [
+            .text("group", required: true, "device id prefix of the district's pressure sensors (e.g. \"pressure-\"); every such device with this point is watched"),
+            .duration("interval", "5m", minimum: .seconds(1), "time step: each sensor's mean per interval is compared with the district's"),
+            .duration("learn", "7d", minimum: .seconds(60), "half-life of the fit of each sensor against the district mean"),
+            .duration("window", "1h", minimum: .seconds(1), "the recent period whose mean residual is compared"),
+            .duration("reference", "2h", minimum: .seconds(1), "the period just before it, the level the drop is measured from"),
+            .duration("warmup", "2d", "time the step scale is learned before the first alarm (the fit needs a day before that)"),
+            .number("threshold", 7, 0.1...10_000, "drop that raises, in the sensor's own step scale"),
+            .number("min_drop", 0, 0...Double.greatestFiniteMagnitude, "and the drop must be at least this (pressure units)"),
+            severity,
+        ], make: PressureNetworkDetector.init),
 
         DetectorKind(type: "continuous_flow", summary: "customer meter never at zero flow for `duration`", severity: .warning, parameters: [
             .number("zero_flow", 0, 0...Double.greatestFiniteMagnitude, "flow at or below this counts as no flow"),

@@ -6,6 +6,8 @@ struct Sample {
     /// `nil` when the quality is not good: such readings are not values.
     var value: Double?
     var quality: Quality
+    /// The point the sample belongs to (group detectors see several).
+    var pointID: PointID = -1
 }
 
 /// What a detector concludes from one sample. The engine turns `raise` into a
@@ -14,6 +16,8 @@ struct Sample {
 enum DetectorVerdict {
     case unchanged
     case raise(value: Double?, message: String)
+    /// A group detector's alarm names the member point that caused it.
+    case raiseOn(pointID: PointID, value: Double?, message: String)
     case clear(value: Double?, message: String)
 }
 

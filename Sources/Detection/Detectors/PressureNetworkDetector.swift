@@ -1,0 +1,245 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+import GatewayModel
+
+/// `pressure_network`: a burst found by the pressure sensors near it, within the hour.
+///
+/// Demand moves every pressure sensor of a district together (evening peaks
+/// pull them all down as much as a burst pulls one), so one sensor alone
+/// cannot tell the two apart. This detector watches every sensor of the group
+/// (devices whose id starts with `group`, same point name) and models each one
+/// against the district's common mode: per `interval`, the mean of all sensors'
+/// latest values. Each sensor's value is fitted as `a + b · common` by least
+/// squares with exponential forgetting (half-life `learn`), so the fit follows
+/// the season and, over days, absorbs a permanent change. A burst moves the
+/// sensors near it more than the rest: their residual steps down.
+///
+/// The step is the mean residual over the last `window` minus the mean over the
+/// `reference` period before it, in the sensor's own scale (RMS of its ordinary
+/// steps, learned after `warmup`). Raised on the sensor whose step falls below
+/// `-threshold` scales (and at least `min_drop` pressure units); one alarm for
+/// the group at a time. Cleared when that sensor's residual has recovered half
+/// of the drop (repair, or the fit has learned the new level).
+///
+/// A value identical to the sensor's previous one is a stuck sensor (the leak
+/// data and real loggers hold the last value when a sample is lost): it does
+/// not follow the common mode, so it is not used for that sensor's residual.
+final class PressureNetworkDetector: PointDetector {
+    let intervalMilliseconds: Int64
+    /// Weight kept by the fit's sums per bucket (half-life `learn`).
+    let keep: Double
+    let learnMilliseconds: Int64
+    let windowMilliseconds: Int64
+    let referenceMilliseconds: Int64
+    let threshold: Double
+    let minDrop: Double
+    let warmupMilliseconds: Int64
+    let scaleRate = 0.002
+
+    /// One member sensor.
+    final class Sensor {
+        var bucketSum = 0.0
+        var bucketCount = 0
+        /// Latest bucket mean (NaN until seen), for the common mode.
+        var latest = Double.nan
+        /// The previous bucket mean, to spot a stuck value.
+        var previous = Double.nan
+        // Exponentially weighted least-squares sums of y = a + b·x.
+        var sw = 0.0, sx = 0.0, sxx = 0.0, sy = 0.0, sxy = 0.0
+        var firstFit = Int64.min
+        /// Recent residuals (time, residual), oldest first, spanning window + reference.
+        var recent: [(Int64, Double)] = []
+        /// Closest spacing of this sensor's buckets, to know how many residuals a window should hold.
+        var spacing = Int64.max
+        var lastBucketTime = Int64.min
+        var meanSquareStep = 0.0
+        var firstStep = Int64.min
+        var stepCount = 0
+    }
+
+    var sensors: [PointID: Sensor] = [:]
+    /// Sensors in the order they appeared (deterministic iteration).
+    var order: [PointID] = []
+    var bucket = Int64.min
+    /// While raised: the sensor, its level before the drop and the drop's size.
+    var alarmed: PointID = -1
+    var levelBefore = 0.0
+    var dropSize = 0.0
+
+    init(_ p: DetectorParameters) {
+        intervalMilliseconds = max(1000, p.milliseconds("interval"))
+        learnMilliseconds = max(intervalMilliseconds, p.milliseconds("learn"))
+        keep = exp2(-Double(intervalMilliseconds) / Double(learnMilliseconds))
+        windowMilliseconds = p.milliseconds("window")
+        referenceMilliseconds = p.milliseconds("reference")
+        threshold = p.number("threshold") ?? 7
+        minDrop = p.number("min_drop") ?? 0
+        warmupMilliseconds = p.milliseconds("warmup")
+    }
+
+    func observe(_ s: Sample, alarmActive: Bool) -> DetectorVerdict {
+        let b = s.timestampMilliseconds / intervalMilliseconds
+        var verdict = DetectorVerdict.unchanged
+        if b != bucket {
+            if bucket != Int64.min { verdict = closeBucket(endingAt: (bucket + 1) * intervalMilliseconds, alarmActive: alarmActive) }
+            bucket = b
+        }
+        let sensor: Sensor
+        if let known = sensors[s.pointID] { sensor = known } else {
+            sensor = Sensor()
+            sensors[s.pointID] = sensor
+            order.append(s.pointID)
+        }
+        if let v = s.value {
+            sensor.bucketSum += v
+            sensor.bucketCount += 1
+        }
+        return verdict
+    }
+
+    private func closeBucket(endingAt now: Int64, alarmActive: Bool) -> DetectorVerdict {
+        // The common mode uses every sensor's latest value, stuck or not: one
+        // stuck sensor among many barely moves it, and dropping it would.
+        var means: [(PointID, Sensor, Double)] = []
+        for id in order {
+            let sensor = sensors[id]!
+            guard sensor.bucketCount > 0 else { continue }
+            let mean = sensor.bucketSum / Double(sensor.bucketCount)
+            sensor.bucketSum = 0
+            sensor.bucketCount = 0
+            means.append((id, sensor, mean))
+            sensor.latest = mean
+        }
+        guard !means.isEmpty else { return .unchanged }
+        var commonSum = 0.0, commonCount = 0
+        for id in order where !sensors[id]!.latest.isNaN { commonSum += sensors[id]!.latest; commonCount += 1 }
+        guard commonCount >= 2 else { return .unchanged }
+        let common = commonSum / Double(commonCount)
+
+        var verdict = DetectorVerdict.unchanged
+        for (id, sensor, y) in means {
+            let stuck = y == sensor.previous
+            sensor.previous = y
+            if sensor.lastBucketTime != Int64.min { sensor.spacing = min(sensor.spacing, now - sensor.lastBucketTime) }
+            sensor.lastBucketTime = now
+            guard !stuck else { continue }
+            if let residual = residual(of: sensor, y: y, x: common, at: now) {
+                let v = step(sensor: sensor, id: id, residual: residual, value: y, at: now, alarmActive: alarmActive)
+                if case .unchanged = verdict { verdict = v }
+            }
+            fit(sensor, y: y, x: common, at: now)
+        }
+        return verdict
+    }
+
+    /// The residual of `y` against the sensor's current fit, once the fit has
+    /// seen a day of data; `nil` before.
+    private func residual(of s: Sensor, y: Double, x: Double, at now: Int64) -> Double? {
+        guard s.firstFit != Int64.min, now - s.firstFit >= CivilTime.dayMilliseconds else { return nil }
+        let det = s.sw * s.sxx - s.sx * s.sx
+        // The common mode must have moved during the fit, or the slope is unknown.
+        guard s.sw > 0, det > 1e-12 * s.sw * s.sw else { return y - s.sy / max(s.sw, 1e-12) }
+        let slope = (s.sw * s.sxy - s.sx * s.sy) / det
+        let intercept = (s.sy - slope * s.sx) / s.sw
+        return y - (intercept + slope * x)
+    }
+
+    private func fit(_ s: Sensor, y: Double, x: Double, at now: Int64) {
+        if s.firstFit == Int64.min { s.firstFit = now }
+        s.sw = keep * s.sw + 1
+        s.sx = keep * s.sx + x
+        s.sxx = keep * s.sxx + x * x
+        s.sy = keep * s.sy + y
+        s.sxy = keep * s.sxy + x * y
+    }
+
+    private func step(sensor s: Sensor, id: PointID, residual: Double, value: Double, at now: Int64, alarmActive: Bool) -> DetectorVerdict {
+        s.recent.append((now, residual))
+        var drop = 0
+        while drop < s.recent.count && now - s.recent[drop].0 >= windowMilliseconds + referenceMilliseconds { drop += 1 }
+        if drop > 0 { s.recent.removeFirst(drop) }
+        var lastSum = 0.0, lastCount = 0, refSum = 0.0, refCount = 0
+        for (t, r) in s.recent {
+            if now - t < windowMilliseconds { lastSum += r; lastCount += 1 } else { refSum += r; refCount += 1 }
+        }
+        let lastMean = lastSum / Double(max(lastCount, 1))
+        if alarmActive {
+            if id == alarmed && lastMean > levelBefore - dropSize / 2 {
+                alarmed = -1
+                return .clear(value: value, message: "pressure \(formatValue(value)) has recovered against the rest of the district")
+            }
+            return .unchanged
+        }
+        // Half the expected residuals in each part, or the means are too thin to compare.
+        let spacing = max(s.spacing == Int64.max ? intervalMilliseconds : s.spacing, 1)
+        let expectedLast = max(1, Int(windowMilliseconds / spacing))
+        let expectedRef = max(1, Int(referenceMilliseconds / spacing))
+        guard lastCount * 2 >= expectedLast, refCount * 2 >= expectedRef, refCount > 0 else { return .unchanged }
+        let refMean = refSum / Double(refCount)
+        let step = lastMean - refMean
+        if s.firstStep == Int64.min { s.firstStep = now }
+        if now - s.firstStep < warmupMilliseconds || s.stepCount < 10 {
+            s.stepCount += 1
+            s.meanSquareStep += (step * step - s.meanSquareStep) / Double(s.stepCount)
+            return .unchanged
+        }
+        let scale = max(s.meanSquareStep.squareRoot(), 1e-9)
+        let z = step / scale
+        // The scale learns from ordinary steps only, so a burst does not widen it.
+        if abs(z) < 4 { s.meanSquareStep += scaleRate * (step * step - s.meanSquareStep) }
+        if z < -threshold && -step >= minDrop {
+            alarmed = id
+            levelBefore = refMean
+            dropSize = -step
+            return .raiseOn(pointID: id, value: value,
+                            message: "pressure \(formatValue(value)) dropped by \(formatValue(-step)) against the rest of the district within \(formatDuration(milliseconds: windowMilliseconds)): possible burst near this sensor")
+        }
+        return .unchanged
+    }
+
+    func encodeState(into w: inout StateWriter) {
+        w.put(UInt8(1))
+        w.put(bucket)
+        w.put(Int64(alarmed))
+        w.put(levelBefore)
+        w.put(dropSize)
+        w.put(order.count)
+        for id in order {
+            let s = sensors[id]!
+            w.put(Int64(id))
+            w.put([s.bucketSum, s.latest, s.previous, s.sw, s.sx, s.sxx, s.sy, s.sxy, s.meanSquareStep])
+            for i in [Int64(s.bucketCount), s.firstFit, s.spacing, s.lastBucketTime, s.firstStep, Int64(s.stepCount)] { w.put(i) }
+            w.put(s.recent.map { Double($0.0) })
+            w.put(s.recent.map(\.1))
+        }
+    }
+
+    func decodeState(from r: inout StateReader) throws {
+        guard try r.byte() == 1 else { throw StateDecodingFailed() }
+        let b = try r.int64(), a = try r.int64(), before = try r.double(), size = try r.double()
+        let n = try r.int()
+        guard n >= 0 && n < 100_000 else { throw StateDecodingFailed() }
+        var restored: [PointID: Sensor] = [:], ids: [PointID] = []
+        for _ in 0..<n {
+            let id = PointID(truncatingIfNeeded: try r.int64())
+            let f = try r.doubles()
+            var i: [Int64] = []
+            for _ in 0..<6 { i.append(try r.int64()) }
+            let times = try r.doubles(), residuals = try r.doubles()
+            guard f.count == 9, times.count == residuals.count, i[0] >= 0, i[5] >= 0 else { throw StateDecodingFailed() }
+            let s = Sensor()
+            s.bucketSum = f[0]; s.latest = f[1]; s.previous = f[2]
+            s.sw = f[3]; s.sx = f[4]; s.sxx = f[5]; s.sy = f[6]; s.sxy = f[7]; s.meanSquareStep = f[8]
+            s.bucketCount = Int(i[0]); s.firstFit = i[1]; s.spacing = i[2]; s.lastBucketTime = i[3]
+            s.firstStep = i[4]; s.stepCount = Int(i[5])
+            s.recent = zip(times, residuals).map { (Int64($0.0), $0.1) }
+            restored[id] = s
+            ids.append(id)
+        }
+        bucket = b; alarmed = PointID(truncatingIfNeeded: a); levelBefore = before; dropSize = size
+        sensors = restored; order = ids
+    }
+}
