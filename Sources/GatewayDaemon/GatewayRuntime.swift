@@ -12,20 +12,32 @@ import Uplink
 /// Start order: store → detection → uplink → buses (so the first reading has
 /// somewhere to go). Stop order is the reverse, with a flush in between so
 /// that every polled reading is committed before the uplink's last drain.
+///
+/// The buffer outlives reloads: `reload` stops the buses, commits what they
+/// polled, and rebuilds detection, uplink, buses and the control socket around
+/// the same open store, so `seq` and the store id carry on.
 final class GatewayRuntime: @unchecked Sendable {
-    // Invariant: components are created in `start` and torn down in `stop`, both called once, in that order.
+    // Invariant: `start`, `reload` and `stop` are called one at a time (the
+    // service runs them in sequence off the pool); readers of the component
+    // references (`snapshot()`, from the supervisor thread) go through `lock`.
     static let version = GatewayVersion.string
 
-    let configuration: GatewayConfiguration
+    private(set) var configuration: GatewayConfiguration
     let logger: Logger
     let clock: GatewayClock
+    private let lock = NSLock()
     private(set) var store: BufferStore?
     private(set) var catalog = PointCatalog([])
     private(set) var buses: [FieldBus] = []
     private(set) var uplink: Uplink?
-    private var router: CommitRouter?
+    private var detection: DetectionEngine?
+    private let router = CommitRouter()
     private(set) var startedAtMilliseconds: Int64 = 0
     private var control: ControlServer?
+    private var backlogReader: BufferReader?
+    /// Reloads applied since start, for metrics.
+    private(set) var reloadsApplied: UInt64 = 0
+    private(set) var reloadsRejected: UInt64 = 0
 
     init(configuration: GatewayConfiguration, clock: GatewayClock = SystemClock(), logger: Logger) {
         self.configuration = configuration
@@ -41,44 +53,49 @@ final class GatewayRuntime: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: c.gateway.dataDirectory, withIntermediateDirectories: true)
         let store = try BufferStore.open(path: c.gateway.bufferPath, settings: c.buffer, clock: clock,
                                          logger: logger.with(label: "store"))
-        self.store = store
         for note in store.openingNotes { logger.warning("\(note)") }
-
-        // Every configured point gets its stable id in this store.
-        var registrations: [PointRegistration] = []
-        for d in c.devices {
-            for p in DevicePoints.points(for: d) {
-                registrations.append(PointRegistration(device: d.id, deviceKind: d.kind, point: p.name, unit: p.unit))
-            }
+        let catalog = try store.registerPoints(GatewayRuntime.registrations(for: c))
+        let detection = try GatewayRuntime.detection(for: c, catalog: catalog)
+        detection?.restoreState(try store.loadDetectorState())
+        lock.withLock {
+            self.store = store
+            self.catalog = catalog
         }
-        catalog = try store.registerPoints(registrations)
+        router.attach(store: store, clock: clock)
+        router.replace(detection: detection, uplink: nil)
+        self.detection = detection
+        store.start(observer: router)
+        try startPipeline(c, store: store, detection: detection)
+        logger.notice("gatewayd started", metadata: [
+            "gateway": "\(c.gateway.id)", "store": "\(store.storeID)", "last_seq": "\(store.statistics().lastSeq)",
+            "buses": "\(c.buses.count)", "devices": "\(c.devices.count)", "detectors": "\(c.detectors.count)",
+            "buffer": "\(c.gateway.bufferPath)", "durability": "\(c.buffer.durability.rawValue)",
+        ])
+        control = try startControlServer(store: store)
+    }
 
-        var detection: DetectionEngine?
-        if !c.detectors.isEmpty {
-            let engine = try DetectionEngine(detectors: c.detectors, catalog: catalog)
-            engine.restoreState(try store.loadDetectorState())
-            detection = engine
-        }
-
+    /// Uplink, then buses, for configuration `c` around the open `store`.
+    private func startPipeline(_ c: GatewayConfiguration, store: BufferStore, detection: DetectionEngine?) throws {
         let lastSeq = store.statistics().lastSeq
-        if let u = c.uplink {
+        var uplink: Uplink?
+        if var u = c.uplink {
+            u.passwordFile = try MQTTPassword.resolve(settings: u, environment: ProcessInfo.processInfo.environment,
+                                                      logger: logger)
             let reader = try BufferReader(path: c.gateway.bufferPath)
             let backlog = StoreBacklog(reader: reader, store: store)
-            let uplink = Uplink(settings: u, gatewayID: c.gateway.id, storeID: store.storeID, version: GatewayRuntime.version,
-                                catalog: catalog, backlog: backlog, ledger: backlog, initialBacklogThrough: lastSeq,
-                                clock: clock, logger: logger.with(label: "uplink"))
-            uplink.previousStore = store.previousStore
-            try uplink.start()
-            self.uplink = uplink
+            let made = Uplink(settings: u, gatewayID: c.gateway.id, storeID: store.storeID, version: GatewayRuntime.version,
+                              catalog: catalog, backlog: backlog, ledger: backlog, initialBacklogThrough: lastSeq,
+                              clock: clock, logger: logger.with(label: "uplink"))
+            made.previousStore = store.previousStore
+            try made.start()
+            uplink = made
         } else {
             logger.notice("no [uplink] configured: running buffer-only")
         }
-
-        let router = CommitRouter(detection: detection, store: store, uplink: uplink, clock: clock)
-        self.router = router
-        store.start(observer: router)
+        router.replace(detection: detection, uplink: uplink)
 
         let sink = StoreIngress(store: store, catalog: catalog, logger: logger)
+        var started: [FieldBus] = []
         for bus in c.buses {
             let devices = c.devices.filter { $0.bus == bus.name }.map { d in
                 BusDevice(configuration: d, pointIDs: DevicePoints.points(for: d).map { catalog.id(device: d.id, point: $0.name) ?? -1 })
@@ -86,15 +103,116 @@ final class GatewayRuntime: @unchecked Sendable {
             let fieldBus = FieldBus(configuration: bus, devices: devices, sink: sink, clock: clock,
                                     logger: logger.with(label: "bus.\(bus.name)"))
             fieldBus.start()
-            buses.append(fieldBus)
+            started.append(fieldBus)
         }
-        logger.notice("gatewayd started", metadata: [
-            "gateway": "\(c.gateway.id)", "store": "\(store.storeID)", "last_seq": "\(lastSeq)",
-            "buses": "\(c.buses.count)", "devices": "\(c.devices.count)", "detectors": "\(c.detectors.count)",
-            "buffer": "\(c.gateway.bufferPath)", "durability": "\(c.buffer.durability.rawValue)",
-        ])
-        control = try startControlServer(store: store)
+        lock.withLock {
+            self.uplink = uplink
+            self.buses = started
+        }
     }
+
+    /// Stops buses and uplink after committing what the buses polled; the store stays open.
+    private func stopPipeline(drainTimeout: Duration) {
+        let (buses, uplink) = lock.withLock { (self.buses, self.uplink) }
+        for b in buses { b.stop() }
+        lock.withLock { self.buses = [] }
+        if let store {
+            // Everything polled is committed (and offered to the uplink) before the uplink's last drain.
+            router.saveStateNow()
+            store.flushAndWait()
+        }
+        uplink?.stop(drainTimeout: drainTimeout)
+        router.replace(detection: detection, uplink: nil)
+        lock.withLock { self.uplink = nil }
+    }
+
+    /// Applies `new` without closing the buffer. Blocks: call it off the pool.
+    /// Returns what changed, in words, for the log and the audit row.
+    /// - Throws: `ReloadError` when the new configuration cannot be applied
+    ///   (the caller keeps the running one, which this leaves untouched), or
+    ///   the error that stopped the rebuilt pipeline from starting.
+    func reload(to new: GatewayConfiguration) throws -> [String] {
+        guard let store else { throw ReloadError.notRunning }
+        var next = new
+        var notes = ReloadPlan.changes(from: configuration, to: new)
+        // Settings that belong to the open buffer (and its socket) wait for a restart.
+        for kept in ReloadPlan.restartOnly(from: configuration, to: new) {
+            logger.warning("reload: \(kept) changed; it takes effect at the next restart")
+            notes.append("\(kept) kept until restart")
+        }
+        next.gateway.dataDirectory = configuration.gateway.dataDirectory
+        next.buffer = configuration.buffer
+        next.control = configuration.control
+        // Problems a technician must fix are found before anything is stopped.
+        if let u = next.uplink, u.username != nil,
+           let file = try MQTTPassword.resolve(settings: u, environment: ProcessInfo.processInfo.environment, logger: logger),
+           !FileManager.default.isReadableFile(atPath: file) {
+            throw ReloadError.unreadablePassword(file)
+        }
+
+        control?.stop()
+        control = nil
+        stopPipeline(drainTimeout: .seconds(2))
+        // Points a new device brings: this store must know them before its readings arrive.
+        let missing = GatewayRuntime.registrations(for: next).filter { catalog.id(device: $0.device, point: $0.point) == nil }
+        var current = store
+        if !missing.isEmpty {
+            current = try registerPoints(of: next, replacing: store)
+            notes.append("registered \(missing.count) new point(s)")
+        }
+        let detection: DetectionEngine?
+        do {
+            detection = try GatewayRuntime.detection(for: next, catalog: catalog)
+        } catch {
+            // Put the running configuration back as it was before reporting.
+            try startPipeline(configuration, store: current, detection: self.detection)
+            control = try startControlServer(store: current)
+            throw error
+        }
+        // Learned baselines carry over to detectors that still exist.
+        if let old = self.detection, let detection { detection.restoreState(old.saveState()) }
+        self.detection = detection
+        router.replace(detection: detection, uplink: nil)
+        let previous = configuration
+        lock.withLock { configuration = next }
+        do {
+            try startPipeline(next, store: current, detection: detection)
+        } catch {
+            // Half a new pipeline is worse than the old one: put the old one back, then report.
+            logger.error("reload: the new configuration did not start (\(error)); going back to the previous one")
+            stopPipeline(drainTimeout: .seconds(1))
+            lock.withLock { configuration = previous }
+            try startPipeline(previous, store: current, detection: detection)
+            control = try startControlServer(store: current)
+            throw error
+        }
+        control = try startControlServer(store: current)
+        lock.withLock { reloadsApplied += 1 }
+        return notes
+    }
+
+    /// The store registers points only before its writer starts, so new points
+    /// mean: commit everything, stop the writer, open the same file again,
+    /// register, start. `seq` and the store id carry on; nothing is lost.
+    /// Blocks; buses and uplink must be stopped.
+    private func registerPoints(of new: GatewayConfiguration, replacing old: BufferStore) throws -> BufferStore {
+        logger.notice("reload: new points; the buffer writer restarts on the same file")
+        old.flushAndWait()
+        old.stop()
+        let c = configuration
+        let reopened = try BufferStore.open(path: c.gateway.bufferPath, settings: c.buffer, clock: clock,
+                                            logger: logger.with(label: "store"))
+        let catalog = try reopened.registerPoints(GatewayRuntime.registrations(for: new))
+        lock.withLock {
+            self.store = reopened
+            self.catalog = catalog
+        }
+        router.attach(store: reopened, clock: clock)
+        reopened.start(observer: router)
+        return reopened
+    }
+
+    func noteRejectedReload() { lock.withLock { reloadsRejected += 1 } }
 
     /// Stops polling, commits everything, lets the uplink send and wait briefly
     /// for PUBACKs, publishes `status` offline, closes the buffer. Blocks.
@@ -102,20 +220,61 @@ final class GatewayRuntime: @unchecked Sendable {
         logger.notice("stopping: finishing in-flight work")
         control?.stop()
         control = nil
-        for b in buses { b.stop() }
-        buses.removeAll()
-        if let store {
-            // Everything polled is committed (and offered to the uplink) before the uplink's last drain.
-            router?.saveStateNow()
-            store.flushAndWait()
-        }
-        uplink?.stop(drainTimeout: .seconds(3))
-        uplink = nil
+        stopPipeline(drainTimeout: .seconds(3))
         store?.stop()
         if let s = store?.statistics() {
             logger.notice("gatewayd stopped", metadata: ["last_seq": "\(s.lastSeq)", "records_committed": "\(s.recordsCommitted)"])
         }
-        store = nil
+        lock.withLock { store = nil }
+    }
+
+    /// What the supervisor samples: cheap, any thread.
+    func snapshot() -> RuntimeSnapshot {
+        let (configuration, store, buses, uplink, applied, rejected) = lock.withLock {
+            (self.configuration, self.store, self.buses, self.uplink, reloadsApplied, reloadsRejected)
+        }
+        return RuntimeSnapshot(configuration: configuration, writer: store?.statistics(), storePath: store?.path,
+                               buses: buses.map { $0.status() }, uplinkConfigured: configuration.uplink != nil,
+                               uplink: uplink?.status(), reloadsApplied: applied, reloadsRejected: rejected)
+    }
+
+    static func registrations(for c: GatewayConfiguration) -> [PointRegistration] {
+        var out: [PointRegistration] = []
+        for d in c.devices {
+            for p in DevicePoints.points(for: d) {
+                out.append(PointRegistration(device: d.id, deviceKind: d.kind, point: p.name, unit: p.unit))
+            }
+        }
+        return out
+    }
+
+    static func detection(for c: GatewayConfiguration, catalog: PointCatalog) throws -> DetectionEngine? {
+        c.detectors.isEmpty ? nil : try DetectionEngine(detectors: c.detectors, catalog: catalog)
+    }
+}
+
+/// Everything the supervisor needs from one moment of the running gateway.
+struct RuntimeSnapshot: Sendable {
+    var configuration: GatewayConfiguration
+    var writer: WriterStatistics?
+    var storePath: String?
+    var buses: [BusStatus]
+    var uplinkConfigured: Bool
+    var uplink: UplinkStatus?
+    var reloadsApplied: UInt64
+    var reloadsRejected: UInt64
+}
+
+/// Why a reload was not applied.
+enum ReloadError: Error, CustomStringConvertible {
+    case notRunning
+    case unreadablePassword(String)
+
+    var description: String {
+        switch self {
+        case .notRunning: return "gatewayd is not running yet (or is stopping); reload ignored"
+        case .unreadablePassword(let file): return "uplink.password_file: cannot read \(file) (missing or permission denied)"
+        }
     }
 }
 

@@ -14,7 +14,9 @@ struct Gatewayd: AsyncParsableCommand {
         abstract: "Edge sensor gateway: polls Modbus and serial devices, buffers every reading in SQLite, detects leaks, forwards over MQTT.",
         discussion: """
         Runs until SIGTERM or SIGINT, then stops polling, commits the buffer, waits briefly for the broker's \
-        acknowledgements, publishes status offline and exits 0. Logs go to stderr, one line per event.
+        acknowledgements, publishes status offline and exits 0. SIGHUP re-reads the configuration and applies it \
+        without closing the buffer (an invalid one is rejected and the running one stays). Under systemd \
+        (NOTIFY_SOCKET) it reports READY/STATUS/WATCHDOG. Logs go to stderr, one line per event.
         Check a config first with `gatewayctl config check --config FILE`.
         """,
         version: GatewayVersion.string
@@ -25,6 +27,27 @@ struct Gatewayd: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Write Prometheus metrics to DIR/gatewayd.prom for node_exporter's textfile collector.",
+        valueName: "DIR"))
+    var metricsTextfile: String?
+
+    @Option(name: .long, help: ArgumentHelp("How often metrics are written and the systemd STATUS= line refreshed, e.g. 10s.",
+                                            valueName: "DURATION"))
+    var metricsInterval: String = "10s"
+
+    func validate() throws {
+        guard let d = ConfigUnits.duration(metricsInterval), d > .zero else {
+            throw ValidationError("--metrics-interval \"\(metricsInterval)\" is not a duration like 10s or 500ms")
+        }
+        if let dir = metricsTextfile {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--metrics-textfile \(dir): no such directory (create it, writable by the gatewayd user)")
+            }
+        }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -45,8 +68,12 @@ struct Gatewayd: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let runtime = GatewayRuntime(configuration: configuration, logger: logger)
+        let interval = ConfigUnits.duration(metricsInterval) ?? .seconds(10)
+        let health = HealthReporting(metricsDirectory: metricsTextfile,
+                                     sampleIntervalNanoseconds: UInt64(max(1, interval.nanoseconds)))
+        let service = GatewayService(runtime: runtime, configPath: config, notifier: SystemdNotifier(), health: health)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: GatewayService(runtime: runtime))],
+            services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

@@ -3,6 +3,7 @@ import Detection
 import Drivers
 import GatewayModel
 import Logging
+import Foundation
 import Uplink
 
 /// Bus threads → the store's bounded ingress queue. Blocks the bus when the
@@ -36,24 +37,39 @@ final class StoreIngress: ReadingSink, @unchecked Sendable {
 /// What happens after a commit, on the writer thread: detection sees every
 /// committed reading in order; its alarms go back into the store (and come
 /// round again as committed records); everything goes on to the uplink.
-final class CommitRouter: CommitObserver {
-    private let detection: DetectionEngine?
+///
+/// One router lives as long as the daemon; a reload swaps its detection and
+/// uplink (under `lock`) while the buses are stopped, so the store keeps the
+/// same observer.
+final class CommitRouter: CommitObserver, @unchecked Sendable {
+    // Invariant: every stored property is read and written under `lock`;
+    // calls out (detection, store, uplink) happen with the references copied out.
+    private let lock = NSLock()
+    private var detection: DetectionEngine?
     private weak var store: BufferStore?
-    private let uplink: Uplink?
-    private let clock: GatewayClock
-    private var lastStateSave: UInt64
+    private var uplink: Uplink?
+    private var clock: GatewayClock = SystemClock()
+    private var lastStateSave: UInt64 = 0
     /// How often learned baselines are written to the buffer.
     static let stateSaveIntervalNanoseconds: UInt64 = 600_000_000_000
 
-    init(detection: DetectionEngine?, store: BufferStore, uplink: Uplink?, clock: GatewayClock) {
-        self.detection = detection
-        self.store = store
-        self.uplink = uplink
-        self.clock = clock
-        lastStateSave = clock.monotonicNanoseconds()
+    func attach(store: BufferStore, clock: GatewayClock) {
+        lock.withLock {
+            self.store = store
+            self.clock = clock
+            lastStateSave = clock.monotonicNanoseconds()
+        }
+    }
+
+    func replace(detection: DetectionEngine?, uplink: Uplink?) {
+        lock.withLock {
+            self.detection = detection
+            self.uplink = uplink
+        }
     }
 
     func didCommit(_ records: [StoredRecord]) {
+        let (detection, store, uplink, clock) = lock.withLock { (self.detection, self.store, self.uplink, self.clock) }
         if let detection, let store {
             for r in records where r.kind != .alarm {
                 for alarm in detection.observe(pointID: r.pointID, timestampMilliseconds: r.timestampMilliseconds,
@@ -62,27 +78,37 @@ final class CommitRouter: CommitObserver {
                 }
             }
             let now = clock.monotonicNanoseconds()
-            if now &- lastStateSave >= CommitRouter.stateSaveIntervalNanoseconds {
-                lastStateSave = now
-                store.saveDetectorState(detection.saveState())
+            let due = lock.withLock {
+                if now &- lastStateSave >= CommitRouter.stateSaveIntervalNanoseconds { lastStateSave = now; return true }
+                return false
             }
+            if due { store.saveDetectorState(detection.saveState()) }
         }
         uplink?.offer(records)
     }
 
     func didRecordGap(_ gap: StoredGap) {
-        uplink?.gapsChanged()
+        lock.withLock { uplink }?.gapsChanged()
     }
 
     /// Time passes without readings too: `missing` and heartbeat-style detectors need to hear about it.
     func tick(wallMilliseconds: Int64) {
+        let (detection, store) = lock.withLock { (self.detection, self.store) }
         guard let detection, let store else { return }
         for alarm in detection.advance(toMilliseconds: wallMilliseconds) { store.submit(alarm: alarm) }
     }
 
-    /// Called on the writer thread via a barrier at shutdown.
+    /// Saves learned state on the writer thread (a barrier), where detection runs,
+    /// and waits for it. Must not be called on the writer thread.
     func saveStateNow() {
-        if let detection, let store { store.saveDetectorState(detection.saveState()) }
+        let (detection, store) = lock.withLock { (self.detection, self.store) }
+        guard let detection, let store else { return }
+        let done = OneShotLatch()
+        store.flush {
+            store.saveDetectorState(detection.saveState())
+            done.open()
+        }
+        done.wait()
     }
 }
 
@@ -110,4 +136,20 @@ final class StoreBacklog: UplinkBacklog, UplinkLedger, @unchecked Sendable {
     func lastSeq() throws -> UInt64 { try reader.lastSeq() }
     func markDelivered(_ seqs: [UInt64]) { store.markDelivered(seqs) }
     func markGapsAnnounced(_ ids: [Int64]) { store.markGapsAnnounced(ids) }
+
+    func resendRequested(store storeID: String, from: UInt64, to: UInt64) {
+        let held = storeID == store.storeID ? "this store" : "another store (announced as not held)"
+        store.recordAudit(action: "resend", detail: "cmd/resend seq \(from)-\(to) of \(storeID) (\(held))",
+                          rows: Int64(to - from + 1), actor: AuditActor(uid: -1, user: "mqtt cmd/resend"))
+    }
+}
+
+/// Blocks one thread until another opens it, once.
+final class OneShotLatch: @unchecked Sendable {
+    // Invariant: `isOpen` is guarded by `condition`.
+    private let condition = ConditionLock()
+    private var isOpen = false
+
+    func open() { condition.withLock { isOpen = true; condition.broadcast() } }
+    func wait() { condition.withLock { while !isOpen { condition.wait() } } }
 }
