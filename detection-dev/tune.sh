@@ -3,7 +3,7 @@
 # (TUNE=path/to/a/driver taking CSV CONFIG OUT replaces gatewayctl while iterating)
 # usage: detection-dev/tune.sh CONFIG_LTOWN [CONFIG_HANOI]   (run from the repo root after building gatewayctl in release)
 set -e
-CTL=${CTL:-.build-detect/release/gatewayctl}
+CTL=${CTL:-.build-detect2/release/gatewayctl}
 DATA=${DATA:-../shared/leak-dev}
 OUT=${OUT:-/tmp/detect-tune}
 mkdir -p "$OUT"
