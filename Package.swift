@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(name: "GatewaySim", dependencies: [
             "CModbus",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], exclude: ["README.md"]),
 
         // Test-only helpers: a real mosquitto on a free loopback port, child processes.
         .target(name: "GatewayTestSupport", dependencies: ["GatewayModel"], path: "Tests/GatewayTestSupport"),
