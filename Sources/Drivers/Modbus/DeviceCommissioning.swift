@@ -28,8 +28,8 @@ public enum DeviceCommissioning {
         let link = try ModbusLink(configuration: bus)
         try link.open()
         defer { link.close() }
-        var perPoint = false
-        let result = DevicePoller.poll(link: link, device: device, perPoint: &perPoint, clock: clock)
+        var map = DeviceReadMap(points: device.points)
+        let result = DevicePoller.poll(link: link, device: device, map: &map, keepRegisters: true, clock: clock)
         let trusted = clock.isWallClockTrusted()
         return device.points.enumerated().map { i, point in
             let o = result.outcomes[i]

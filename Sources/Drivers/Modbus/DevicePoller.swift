@@ -32,16 +32,22 @@ struct DevicePollResult {
 /// Reads and decodes all points of one device over a link. Used by the bus
 /// owner thread and by one-shot commissioning; blocks for the transactions.
 enum DevicePoller {
-    /// - Parameter perPoint: the device's fallback state; set to true (for good)
-    ///   when a coalesced read is refused with exception 0x02.
-    static func poll(link: ModbusLink, device: DeviceConfiguration, perPoint: inout Bool,
+    /// - Parameters:
+    ///   - map: the device's compiled read map; replaced (for good) by a
+    ///     per-point map when a coalesced read is refused with exception 0x02.
+    ///   - keepRegisters: whether outcomes carry their raw registers
+    ///     (commissioning shows them; the bus does not need them and skips the
+    ///     copy, one allocation per reading).
+    static func poll(link: ModbusLink, device: DeviceConfiguration, map: inout DeviceReadMap, keepRegisters: Bool,
                      clock: GatewayClock) -> DevicePollResult {
         let points = device.points
         var result = DevicePollResult(outcomes: Array(repeating: PointOutcome(), count: points.count))
-        var blocks = perPoint ? ReadPlan.perPoint(points).blocks : ReadPlan.coalesced(points).blocks
+        // Planned blocks carry their index into `map`; blocks inserted by the 0x02 fallback carry nil and decode the slow way.
+        var blocks: [(block: RegisterBlock, planned: Int?)] = map.plan.blocks.enumerated().map { ($1, $0) }
+        let perPointBefore = map.perPoint
         var index = 0
         while index < blocks.count {
-            let block = blocks[index]
+            let (block, planned) = blocks[index]
             index += 1
             let started = clock.monotonicNanoseconds()
             do {
@@ -57,28 +63,35 @@ enum DevicePoller {
                 result.busyNanoseconds += ended &- started
                 let stamp = clock.wallMilliseconds()
                 result.anyAnswered = true
-                for i in block.pointIndexes {
-                    let point = points[i]
-                    let from = point.address - block.address
-                    let slice = words[from..<(from + ReadPlan.span(of: point))]
-                    let value = block.table.isBits
-                        ? RegisterDecoder.value(bit: slice.first! != 0, point: point)
-                        : RegisterDecoder.value(slice, point: point)
-                    result.outcomes[i] = PointOutcome(registers: Array(slice), value: value, error: nil,
-                                                      timestampMilliseconds: stamp, latencyNanoseconds: ended &- started)
+                words.withUnsafeBufferPointer { buffer in
+                    for i in block.pointIndexes {
+                        let point = points[i]
+                        let from = point.address - block.address
+                        let value: Double
+                        if planned != nil {
+                            value = map.value(ofPoint: i, in: buffer)
+                        } else {
+                            let slice = words[from..<(from + ReadPlan.span(of: point))]
+                            value = block.table.isBits ? RegisterDecoder.value(bit: slice.first! != 0, point: point)
+                                : RegisterDecoder.value(slice, point: point)
+                        }
+                        result.outcomes[i] = PointOutcome(
+                            registers: keepRegisters ? Array(words[from..<(from + ReadPlan.span(of: point))]) : [],
+                            value: value, error: nil, timestampMilliseconds: stamp, latencyNanoseconds: ended &- started)
+                    }
                 }
             } catch let error as ModbusError {
                 let ended = clock.monotonicNanoseconds()
                 result.busyNanoseconds += ended &- started
-                if case .exception(_, _, 2, _) = error, block.pointIndexes.count > 1, !perPoint {
+                if case .exception(_, _, 2, _) = error, block.pointIndexes.count > 1, !perPointBefore {
                     // The gap crossed unmapped registers: read this device point by point from now on.
-                    perPoint = true
+                    if !map.perPoint { map = DeviceReadMap(points: points, perPoint: true) }
                     result.refusedCoalescedBlock = block
                     result.anyAnswered = true
                     result.exceptions += 1
                     let single = block.pointIndexes.map {
-                        RegisterBlock(table: points[$0].table, address: points[$0].address,
-                                      count: ReadPlan.span(of: points[$0]), pointIndexes: [$0])
+                        (block: RegisterBlock(table: points[$0].table, address: points[$0].address,
+                                              count: ReadPlan.span(of: points[$0]), pointIndexes: [$0]), planned: Int?.none)
                     }
                     blocks.insert(contentsOf: single, at: index)
                     continue
@@ -101,7 +114,7 @@ enum DevicePoller {
                 // No (usable) answer: do not spend another timeout on this unit's
                 // remaining blocks; they fail with the same error.
                 for rest in blocks[index...] {
-                    for i in rest.pointIndexes {
+                    for i in rest.block.pointIndexes {
                         result.outcomes[i] = PointOutcome(error: error, timestampMilliseconds: stamp)
                     }
                 }

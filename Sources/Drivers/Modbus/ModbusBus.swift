@@ -55,7 +55,8 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
     private struct DeviceState {
         var device: BusDevice
         var intervalNanoseconds: UInt64
-        var perPoint = false
+        /// Compiled once; replaced by a per-point map if the device refuses a coalesced read.
+        var readMap: DeviceReadMap
         var previousDeadline: UInt64 = 0
         var consecutiveFailures: UInt64 = 0
         var failedSinceSummary: UInt64 = 0
@@ -73,7 +74,8 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
         self.devices = devices.map { d in
             precondition(d.pointIDs.count == d.configuration.points.count,
                          "device \(d.configuration.id): \(d.pointIDs.count) point ids for \(d.configuration.points.count) points")
-            return DeviceState(device: d, intervalNanoseconds: UInt64(max(1_000_000, d.configuration.interval.nanoseconds)))
+            return DeviceState(device: d, intervalNanoseconds: UInt64(max(1_000_000, d.configuration.interval.nanoseconds)),
+                               readMap: DeviceReadMap(points: d.configuration.points))
         }
         let shortest = self.devices.map(\.intervalNanoseconds).min() ?? 1_000_000_000
         reconnectBackoffStart = min(shortest, 1_000_000_000)
@@ -278,7 +280,7 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
             result = DevicePollResult(outcomes: Array(repeating: PointOutcome(error: error, timestampMilliseconds: stamp),
                                                       count: config.points.count), failure: error)
         } else {
-            result = DevicePoller.poll(link: link!, device: config, perPoint: &devices[index].perPoint, clock: clock)
+            result = DevicePoller.poll(link: link!, device: config, map: &devices[index].readMap, keepRegisters: false, clock: clock)
             let ended = clock.monotonicNanoseconds()
             recordBusy(startNow, ended)
             noteLinkOutcome(result.failure.map { $0.isConnectionLevel || $0.isNoAnswer ? $0 : nil } ?? nil)
@@ -388,8 +390,11 @@ final class ModbusBus: BusRunner, @unchecked Sendable {
     private func recordBusy(_ start: UInt64, _ end: UInt64) {
         statusLock.withLock {
             shared.busyIntervals.append((start, end))
-            let horizon = end > Self.utilisationWindowNanoseconds ? end - Self.utilisationWindowNanoseconds : 0
-            if let first = shared.busyIntervals.first, first.end < horizon {
+            // Prune in bulk every ~10 s, not on every poll: `status()` skips intervals outside
+            // the window anyway, and a per-poll prune rescans thousands of entries on a busy bus.
+            let window = Self.utilisationWindowNanoseconds + 10_000_000_000
+            let horizon = end > window ? end - Self.utilisationWindowNanoseconds : 0
+            if let first = shared.busyIntervals.first, end > window, first.end < end - window {
                 shared.busyIntervals.removeAll { $0.end < horizon }
             }
         }

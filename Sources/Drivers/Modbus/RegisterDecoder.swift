@@ -15,7 +15,11 @@ public enum RegisterDecoder {
     public static func raw(_ registers: ArraySlice<UInt16>, type: PointType,
                            byteOrder: ByteOrder, wordOrder: ByteOrder) -> Double {
         precondition(registers.count >= type.registerCount, "decoder needs \(type.registerCount) registers for \(type)")
-        let bits = assemble(registers.prefix(type.registerCount), byteOrder: byteOrder, wordOrder: wordOrder)
+        return raw(bits: assemble(registers.prefix(type.registerCount), byteOrder: byteOrder, wordOrder: wordOrder), type: type)
+    }
+
+    /// The raw value of `type` from its registers already assembled most significant first.
+    public static func raw(bits: UInt64, type: PointType) -> Double {
         switch type {
         case .bool: return bits != 0 ? 1 : 0
         case .int16: return Double(Int16(truncatingIfNeeded: bits))
@@ -42,10 +46,14 @@ public enum RegisterDecoder {
     /// The registers as one unsigned integer, most significant byte first,
     /// after undoing the device's byte and word order.
     static func assemble(_ registers: ArraySlice<UInt16>, byteOrder: ByteOrder, wordOrder: ByteOrder) -> UInt64 {
-        var words = registers.map { byteOrder == .big ? $0 : $0.byteSwapped }
-        if wordOrder == .little { words.reverse() }
+        // Index arithmetic instead of map/reverse: this runs once per reading.
         var bits: UInt64 = 0
-        for w in words { bits = bits << 16 | UInt64(w) }
+        let first = registers.startIndex, last = registers.endIndex - 1
+        for k in 0..<registers.count {
+            var w = registers[wordOrder == .big ? first + k : last - k]
+            if byteOrder == .little { w = w.byteSwapped }
+            bits = bits << 16 | UInt64(w)
+        }
         return bits
     }
 }
