@@ -91,6 +91,11 @@ let package = Package(
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "GatewayModel", "ReplayInput", "GatewayConfig", "GatewayTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GatewayModel", "GatewayTestSupport"]),
         .testTarget(name: "GatewayCtlTests", dependencies: ["GatewayModel", "GatewayTestSupport", "BufferStore"]),
+        // The daemon's own wiring (store → detection router) driven in-process, against the offline replay.
+        .testTarget(name: "DaemonPathTests", dependencies: [
+            "GatewayDaemon", "BufferStore", "Detection", "ReplayInput", "GatewayConfig", "GatewayModel", "GatewayTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )
