@@ -1,3 +1,4 @@
+import Foundation
 import Detection
 import GatewayModel
 import XCTest
@@ -11,10 +12,40 @@ final class DetectionEngineTests: XCTestCase {
         XCTAssertTrue(problems.first { $0.key == "colour" }!.message.contains("unknown parameter"))
         XCTAssertEqual(DetectorRegistry.validate(DetectorConfiguration(type: "range", device: "d", point: "p")).map(\.key), ["min"])
         XCTAssertEqual(DetectorRegistry.validate(DetectorConfiguration(type: "night_flow", device: "d", point: "p", parameters: ["utc_offset": .string("-5h")])), [])
-        for type in DetectorRegistry.types where type != "range" && type != "rate_of_change" {
+        XCTAssertEqual(DetectorRegistry.validate(DetectorConfiguration(type: "pressure_network", device: "d", point: "p")).map(\.key), ["group"])
+        XCTAssertEqual(DetectorRegistry.validate(DetectorConfiguration(type: "pressure_network", device: "flow-1", point: "p", parameters: ["group": .string("pressure-")])).map(\.key), ["group"],
+                       "the device must be a member of the group")
+        for type in DetectorRegistry.types where type != "range" && type != "rate_of_change" && type != "pressure_network" {
             XCTAssertEqual(DetectorRegistry.validate(DetectorConfiguration(type: type, device: "d", point: "p")), [], "\(type) defaults must be valid")
         }
         XCTAssertThrowsError(try DetectionEngine(detectors: [DetectorConfiguration(type: "spike", device: "d", point: "p", parameters: ["window": .integer(1)])], catalog: PointCatalog([])))
+    }
+
+    /// A burst near one of four sensors while demand moves all of them: the
+    /// group detector raises on that sensor, after the burst, and not before.
+    func testPressureNetworkRaisesOnTheSensorThatDropped() throws {
+        let engine = try DetectionEngine(detectors: [DetectorConfiguration(type: "pressure_network", device: "pressure-a", point: "pressure_m",
+                                                                           parameters: ["group": .string("pressure-")])], catalog: PointCatalog([]))
+        let names = ["pressure-a", "pressure-b", "pressure-c", "pressure-d", "flow-1"]
+        for (i, n) in names.enumerated() { engine.resolve(pointID: PointID(i), device: n, point: n == "flow-1" ? "flow_m3h" : "pressure_m") }
+        var noise = Noise(seed: 3)
+        let burst = jan1 + 5 * day + 10 * hour
+        var raised: [AlarmTransition] = []
+        var ts = jan1
+        while ts < jan1 + 6 * day {
+            let demand = 1 + 0.8 * sin(Double(ts % day) / Double(day) * 2 * .pi)
+            for i in 0..<4 {
+                var p = 50 - Double(i) - (1 + 0.3 * Double(i)) * demand * demand + 0.02 * noise.next()
+                if i == 2 && ts >= burst { p -= 0.5 }
+                raised += engine.observe(pointID: PointID(i), timestampMilliseconds: ts, value: p, quality: .good).filter { $0.state == .raised }
+            }
+            raised += engine.observe(pointID: 4, timestampMilliseconds: ts, value: 10, quality: .good).filter { $0.state == .raised }
+            ts += 5 * minute
+        }
+        XCTAssertEqual(raised.count, 1, "\(raised)")
+        XCTAssertEqual(raised.first?.pointID, 2, "the alarm names the sensor near the burst")
+        XCTAssertGreaterThanOrEqual(raised.first?.timestampMilliseconds ?? 0, burst)
+        XCTAssertLessThanOrEqual((raised.first?.timestampMilliseconds ?? .max) - burst, hour)
     }
 
     func testPointsResolvedLaterAreWatched() throws {
