@@ -35,6 +35,7 @@ final class HealthReporter: @unchecked Sendable {
     private var backlog: (records: Int64, oldestMilliseconds: Int64?) = (0, nil)
     private var activeAlarms = 0
     private var watchdogPings: UInt64 = 0
+    private var commitWatch = CommitWatch()
 
     init(runtime: GatewayRuntime, notifier: SystemdNotifier, settings: HealthReporting, logger: Logger) {
         self.runtime = runtime
@@ -73,8 +74,12 @@ final class HealthReporter: @unchecked Sendable {
         while true {
             let now = clock.monotonicNanoseconds()
             let snapshot = runtime.snapshot()
-            let stalls = ProgressCheck.stalls(in: snapshot, nowNanoseconds: now)
-            noteStalls(stalls)
+            var stalls = ProgressCheck.stalls(in: snapshot, nowNanoseconds: now)
+            if let s = commitWatch.check(snapshot, nowNanoseconds: now), !stalls.contains(where: { $0.part == s.part }) {
+                stalls.append(s)
+            }
+            // A change in what is stalled shows in STATUS= at once, not at the next sample.
+            if noteStalls(stalls) { nextSample = now }
             if pingEvery != nil, stalls.isEmpty {
                 notifier.watchdogPing()
                 watchdogPings += 1
@@ -100,15 +105,16 @@ final class HealthReporter: @unchecked Sendable {
     }
 
     /// One line when a part stalls, one when it is back: never a line per check.
-    private func noteStalls(_ stalls: [Stall]) {
+    private func noteStalls(_ stalls: [Stall]) -> Bool {
         let parts = stalls.map(\.part)
+        defer { reportedStalls = parts }
         for s in stalls where !reportedStalls.contains(s.part) {
             logger.error("watchdog: \(s); no more WATCHDOG=1, so systemd restarts gatewayd if this lasts")
         }
         for p in reportedStalls where !parts.contains(p) {
             logger.notice("watchdog: \(p) is making progress again")
         }
-        reportedStalls = parts
+        return parts != reportedStalls
     }
 
     /// Backlog and active alarms from a read-only connection of this thread.

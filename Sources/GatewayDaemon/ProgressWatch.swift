@@ -74,3 +74,28 @@ enum ProgressCheck {
         return out
     }
 }
+
+/// The store writer's progress seen from outside: devices answered (readings
+/// were handed to the store) but nothing was committed within the writer's
+/// window. This catches a writer that loops without committing, e.g. while
+/// another process holds the buffer's write lock.
+struct CommitWatch {
+    private var lastCommitted: UInt64 = 0
+    private var lastChangeNanoseconds: UInt64 = 0
+    private var pollsAtChange: UInt64 = 0
+
+    mutating func check(_ s: RuntimeSnapshot, nowNanoseconds now: UInt64) -> Stall? {
+        guard let w = s.writer else { return nil }
+        let polls = s.buses.flatMap(\.devices).reduce(UInt64(0)) { $0 &+ $1.pollsOK }
+        // A commit, the first look, or counters restarted by a reload: start over from here.
+        if w.recordsCommitted != lastCommitted || lastChangeNanoseconds == 0 || polls < pollsAtChange {
+            lastCommitted = w.recordsCommitted
+            lastChangeNanoseconds = now
+            pollsAtChange = polls
+            return nil
+        }
+        let window = ProgressWindows.writer(s.configuration.buffer)
+        guard polls > pollsAtChange, now > lastChangeNanoseconds, now - lastChangeNanoseconds > window else { return nil }
+        return Stall(part: "store writer", silentNanoseconds: now - lastChangeNanoseconds, windowNanoseconds: window)
+    }
+}
