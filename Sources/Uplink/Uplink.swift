@@ -54,6 +54,9 @@ public final class Uplink: @unchecked Sendable {
     private var inflight: [Int32: InflightMessage] = [:]
     private var gapIDsInFlight: Set<Int64> = []
     private var backlogThrough: UInt64
+    /// The highest seq this uplink has taken on (batched, published or dropped to the backlog).
+    /// A lost connection hands everything up to it to the backlog: in-flight messages included.
+    private var highestTakenSeq: UInt64 = 0
     private var backlogCursor: UInt64 = 0
     private var backlogDrained = false
     private var resends: [ResendRequest] = []
@@ -288,7 +291,7 @@ public final class Uplink: @unchecked Sendable {
             // Everything in flight or batched stays pending in the store: the backlog will carry it.
             inflight.removeAll()
             gapIDsInFlight.removeAll()
-            for (_, batch) in live { if let last = batch.records.last { backlogThrough = max(backlogThrough, last.seq) } }
+            backlogThrough = max(backlogThrough, highestTakenSeq)
             live.removeAll()
             liveHeld = 0
             backlogCursor = 0
@@ -357,6 +360,7 @@ public final class Uplink: @unchecked Sendable {
     }
 
     private func accept(_ record: StoredRecord, now: UInt64) {
+        highestTakenSeq = max(highestTakenSeq, record.seq)
         let fifoWaiting = settings.replay == .fifo && !backlogDrained
         guard connected, !fifoWaiting, record.seq > backlogThrough || backlogDrained else {
             backlogThrough = max(backlogThrough, record.seq)

@@ -45,6 +45,16 @@ public final class MosquittoBroker {
         }
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is acknowledged.
+    public func freeze() { child?.signal(SIGSTOP) }
+
+    /// Kills the broker outright (SIGKILL), as a crash or power cut would.
+    public func kill() {
+        child?.signal(SIGCONT)
+        child?.kill9()
+        child = nil
+    }
+
     public func stop() {
         child?.signal(SIGTERM)
         _ = child?.waitForExit(timeout: 10)

@@ -104,3 +104,43 @@ final class UplinkReplayTests: XCTestCase {
         XCTAssertLessThanOrEqual((o["readings"] as? [Any])?.count ?? 0, 100)
     }
 }
+
+final class UplinkOutageTests: XCTestCase {
+    /// Messages published but never acknowledged when the connection dies are sent again after
+    /// the reconnect, even when no new reading arrives in between.
+    func testInFlightMessagesAreResentAfterReconnectWithoutNewReadings() throws {
+        let logger = Logger(label: "test")
+        let broker = try MosquittoBroker()
+        let dir = TestPaths.temporaryDirectory("inflight")
+        let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: .init(), logger: logger)
+        let catalog = try store.registerPoints([PointRegistration(device: "d", deviceKind: .generic, point: "p", unit: "")])
+        let feed = UplinkFeed()
+        store.start(observer: feed)
+        defer { store.stop() }
+        let settings = UplinkSettings(broker: BrokerAddress(url: broker.url)!, topicPrefix: "t", clientID: "gw",
+                                      batchMaxReadings: 10, batchMaxDelay: .milliseconds(50), keepAlive: .seconds(5),
+                                      reconnectMinDelay: .seconds(1), reconnectMaxDelay: .seconds(1))
+        let ledger = StoreLedger(reader: try BufferReader(path: dir + "/buffer.sqlite"), store: store)
+        let uplink = Uplink(settings: settings, gatewayID: "gw", storeID: store.storeID, version: "test", catalog: catalog,
+                            backlog: ledger, ledger: ledger, initialBacklogThrough: 0, logger: logger)
+        feed.uplink = uplink
+        try uplink.start()
+        defer { uplink.stop(drainTimeout: .zero) }
+        XCTAssertTrue(TestPaths.waitUntil(timeout: 10) { uplink.status().connected })
+
+        broker.freeze()
+        Thread.sleep(forTimeInterval: 0.2)
+        let p = catalog.id(device: "d", point: "p")!
+        store.submit(readings: (0..<50).map { Reading(pointID: p, timestampMilliseconds: 1_795_000_000_000 + Int64($0), value: 1, quality: .good) })
+        store.flushAndWait()
+        XCTAssertTrue(TestPaths.waitUntil(timeout: 10) { uplink.status().messagesInFlight >= 5 }, "nothing went in flight")
+        XCTAssertEqual(uplink.status().recordsAcknowledged, 0, "the frozen broker acknowledged something")
+        broker.kill()
+        XCTAssertTrue(TestPaths.waitUntil(timeout: 15) { uplink.status().reconnects >= 1 }, "the lost connection went unnoticed")
+        try broker.start()
+        // Acknowledged by the new broker means published again: nothing stays pending.
+        let reader = try BufferReader(path: dir + "/buffer.sqlite")
+        XCTAssertTrue(TestPaths.waitUntil(timeout: 20) { ((try? reader.stats().pendingRecords) ?? -1) == 0 },
+                      "in-flight readings were not sent again: \((try? reader.stats().pendingRecords) ?? -1) of 50 still pending")
+    }
+}
