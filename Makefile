@@ -5,10 +5,11 @@ SWIFT        ?= swift
 PREFIX       ?= /usr/local
 CONFIG       ?= release
 APT_PACKAGES := libmodbus-dev libmosquitto-dev libsqlite3-dev zlib1g-dev pkg-config \
-                mosquitto mosquitto-clients openssl python3 sqlite3 valgrind
+                mosquitto mosquitto-clients openssl python3 sqlite3 valgrind \
+                systemd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo bench clean install
+.PHONY: all deps build test demo bench clean install deb
 
 all: build
 
@@ -48,3 +49,12 @@ install: deps
 	install -m 0755 .build/$(CONFIG)/gatewayd .build/$(CONFIG)/gatewayctl $(DESTDIR)$(PREFIX)/bin/
 	[ -e $(DESTDIR)/etc/gatewayd/gatewayd.toml ] || install -m 0640 configs/sample.toml $(DESTDIR)/etc/gatewayd/gatewayd.toml
 	./scripts/install-ctl-docs.sh .build/$(CONFIG)/gatewayctl "$(DESTDIR)" "$(PREFIX)"
+	install -d $(DESTDIR)/lib/systemd/system
+	sed 's|/usr/bin/gatewayd|$(PREFIX)/bin/gatewayd|' systemd/gatewayd.service > $(DESTDIR)/lib/systemd/system/gatewayd.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/gatewayd.service
+
+# A Debian package (release build with the Swift runtime linked in, so the box needs no toolchain): build/gatewayd_VERSION_ARCH.deb
+deb: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product gatewayd
+	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
+	./scripts/build-deb.sh .build/release build
