@@ -86,6 +86,8 @@ public final class BufferStore: @unchecked Sendable {
     private var held: [StoredRecord] = []
     private var heldGaps: [SequenceGap] = []
     private var lastSyncMonotonic: UInt64 = 0
+    /// A normal-mode commit whose WAL pages are not yet fsynced.
+    private var unsyncedCommit = false
     private var lastHousekeeping: UInt64 = 0
     private var diskFullSince: UInt64?
     /// While the disk is full, the next commit attempt is not before this (monotonic ns).
@@ -106,6 +108,8 @@ public final class BufferStore: @unchecked Sendable {
     fileprivate enum Ingress {
         case readings([Reading])
         case event(DeviceEvent, detail: String)
+        /// Runs after everything queued before it was committed (it travels in the same queue, so in order).
+        case barrier(@Sendable () -> Void)
     }
 
     private enum Control {
@@ -114,11 +118,12 @@ public final class BufferStore: @unchecked Sendable {
         case gapsAnnounced([Int64])
         case detectorState([String: [UInt8]])
         case audit(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)
-        case barrier(@Sendable () -> Void)
     }
 
     /// How long a `normal` store may go without an fsync of its WAL: the most a power cut can lose.
     public static let normalSyncInterval: Duration = .seconds(1)
+    /// A sync is started this early so that, with the writer waking twice a second, none is late.
+    static let syncDueNanoseconds: UInt64 = 500_000_000
 
     // MARK: Opening
 
@@ -322,9 +327,11 @@ public final class BufferStore: @unchecked Sendable {
         enqueueControl(.audit(action: action, detail: detail, rows: rows, actor: actor, atMilliseconds: clock.wallMilliseconds()))
     }
 
-    /// Calls `done` on the writer thread once everything submitted before this call is committed.
+    /// Calls `done` on the writer thread once everything submitted before this call
+    /// (readings, events, acknowledgements, alarms) has been committed — or tried, when
+    /// the disk is full. Blocks while the ingress queue is full; after `stop`, calls `done` at once.
     public func flush(_ done: @escaping @Sendable () -> Void) {
-        enqueueControl(.barrier(done))
+        if !ingress.put(.barrier(done)) { done() }
     }
 
     /// Blocks the caller until everything submitted before this call is committed
@@ -378,23 +385,21 @@ public final class BufferStore: @unchecked Sendable {
         "INSERT INTO detector_state(key, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms")
 
     private func writerLoop() {
-        let maxCommands = max(1, settings.commitMaxRecords / 8)
         while true {
             let now = clock.monotonicNanoseconds()
-            // Wake at least every second for housekeeping, the normal-mode sync and disk-full retries.
-            let wake = now + 1_000_000_000
-            var commands = ingress.take(max: maxCommands, untilMonotonicNanoseconds: wake)
-            // Group commit: take whatever else is already queued, up to the group bound.
-            var count = commands.reduce(0) { $0 + $1.recordCount }
-            while count < settings.commitMaxRecords {
-                let more = ingress.drain(max: maxCommands)
-                if more.isEmpty { break }
-                count += more.reduce(0) { $0 + $1.recordCount }
-                commands.append(contentsOf: more)
+            // Wake at least twice a second: the normal-mode sync, housekeeping, disk-full retries.
+            let wake = now + 500_000_000
+            var commands = ingress.take(max: 1, untilMonotonicNanoseconds: wake)
+            // Group commit: take whatever else is already queued, up to `commit_max_records` records.
+            var count = commands.first?.recordCount ?? 0
+            while count < settings.commitMaxRecords, let next = ingress.drain(max: 1).first {
+                commands.append(next)
+                count += next.recordCount
             }
             let controls: [Control] = lock.withLock { let c = inbox; inbox.removeAll(keepingCapacity: true); return c }
             let closing = ingress.isClosed && ingress.depth == 0
             commitGroup(commands, controls, finalAttempt: closing)
+            syncIfDue()
             correctUnsyncedTimestampsIfClockTrusted()
             housekeepingIfDue()
             if closing { break }
@@ -412,8 +417,11 @@ public final class BufferStore: @unchecked Sendable {
         // Number the new records: numbering happens once; a record keeps its seq even if the commit must be retried.
         var fresh: [StoredRecord] = []
         fresh.reserveCapacity(commands.reduce(0) { $0 + $1.recordCount })
+        var barriers: [@Sendable () -> Void] = []
         for command in commands {
             switch command {
+            case .barrier(let b):
+                barriers.append(b)
             case .readings(let readings):
                 for r in readings {
                     lastSeq += 1
@@ -432,7 +440,6 @@ public final class BufferStore: @unchecked Sendable {
         deferredDelivered.removeAll()
         deferredGapIDs.removeAll()
         deferredDetectorState.removeAll()
-        var barriers: [@Sendable () -> Void] = []
         var audits: [(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)] = []
         var alarms: [(StoredRecord, AlarmTransition)] = []
         for c in controls {
@@ -448,7 +455,6 @@ public final class BufferStore: @unchecked Sendable {
             case .gapsAnnounced(let ids): gapIDs.append(contentsOf: ids)
             case .detectorState(let s): detectorState.merge(s) { $1 }
             case .audit(let action, let detail, let rows, let actor, let at): audits.append((action, detail, rows, actor, at))
-            case .barrier(let b): barriers.append(b)
             }
         }
         let toWrite = held + fresh
@@ -466,7 +472,7 @@ public final class BufferStore: @unchecked Sendable {
             return
         }
         // Normal durability: an fsync of the WAL at most once per interval bounds what a power cut can take.
-        let syncNow = settings.durability == .normal && monoNow &- lastSyncMonotonic >= UInt64(BufferStore.normalSyncInterval.nanoseconds)
+        let syncNow = settings.durability == .normal && monoNow &- lastSyncMonotonic >= BufferStore.syncDueNanoseconds
         var recordedGaps: [StoredGap] = []
         do {
             if syncNow { try connection.execute("PRAGMA synchronous = FULL") }
@@ -522,7 +528,7 @@ public final class BufferStore: @unchecked Sendable {
                     try updateLastSeq.run()
                 }
             }
-            if syncNow { lastSyncMonotonic = monoNow }
+            if syncNow { lastSyncMonotonic = monoNow; unsyncedCommit = false } else if settings.durability == .normal { unsyncedCommit = true }
             if diskFullSince != nil {
                 logger.notice("disk has space again; held records written",
                               metadata: ["records": "\(held.count)", "dropped_since_last_summary": "\(droppedSinceLastLog)"])
@@ -642,6 +648,19 @@ public final class BufferStore: @unchecked Sendable {
         }
     }
 
+    /// Normal durability: when commits wait for an fsync and no new commit comes to
+    /// carry one, a passive checkpoint syncs the WAL, so the loss window holds
+    /// even when readings stop (a slow poll interval, a quiet parking row).
+    private func syncIfDue() {
+        guard unsyncedCommit else { return }
+        let now = clock.monotonicNanoseconds()
+        guard now &- lastSyncMonotonic >= BufferStore.syncDueNanoseconds else { return }
+        if (try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")) != nil {
+            lastSyncMonotonic = now
+            unsyncedCommit = false
+        }
+    }
+
     private func wallMinusMonotonicMilliseconds() -> Int64 {
         clock.wallMilliseconds() - Int64(clock.monotonicNanoseconds() / 1_000_000)
     }
@@ -733,6 +752,7 @@ extension BufferStore.Ingress {
         switch self {
         case .readings(let r): return r.count
         case .event: return 1
+        case .barrier: return 0
         }
     }
 }

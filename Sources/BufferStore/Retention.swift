@@ -38,7 +38,8 @@ struct Retention {
             try del.run()
             result.evictedSent += UInt64(connection.changes)
         }
-        let oldPending = try connection.prepare("SELECT seq FROM records WHERE sent = 0 AND ts < ? AND quality != ? ORDER BY seq LIMIT 100000")
+        // Through the ts index: only rows older than the cutoff are visited, never the whole backlog.
+        let oldPending = try connection.prepare("SELECT seq FROM records INDEXED BY records_ts WHERE ts < ? AND sent = 0 AND quality != ? ORDER BY seq LIMIT 100000")
         oldPending.bind(1, cutoff)
         oldPending.bind(2, unsynced)
         var seqs: [UInt64] = []

@@ -56,7 +56,8 @@ final class MosquittoSession: @unchecked Sendable {
             MosquittoSession.from(obj).onSignal(.message(topic: topic, payload: payload))
         }
         mosquitto_log_callback_set(h) { _, obj, level, text in
-            guard let text else { return }
+            // Only errors and warnings explain anything to a technician; debug lines would cost a String and a wake-up each.
+            guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
             MosquittoSession.from(obj).onSignal(.log(level: level, text: String(cString: text)))
         }
     }

@@ -192,6 +192,23 @@ final class BufferStoreTests: XCTestCase {
         XCTAssertEqual(store.previousStore, firstID, "the old store id is read back from the damaged file when possible")
     }
 
+    /// flushAndWait returns only once everything submitted before it is committed and handed on,
+    /// even what still waited in the queue (the daemon's shutdown relies on it).
+    func testFlushWaitsForEverythingQueuedBeforeIt() throws {
+        let dir = TestPaths.temporaryDirectory("store")
+        let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: BufferSettings(commitMaxRecords: 100), logger: logger,
+                                         ingressCapacity: 64)
+        let catalog = try store.registerPoints([PointRegistration(device: "meter", deviceKind: .generic, point: "voltage", unit: "")])
+        let observer = CollectingObserver()
+        store.start(observer: observer)
+        for round in 0..<5 {
+            for i in 0..<60 { store.submit(readings: readings(catalog, count: 50, ts: now + Int64(round * 100 + i))) }
+            store.flushAndWait()
+            XCTAssertEqual(observer.records.count, (round + 1) * 3000, "flush returned before queued readings were committed")
+        }
+        store.stop()
+    }
+
     func testSubmitBlocksWhenFullAndNothingIsDropped() throws {
         let dir = TestPaths.temporaryDirectory("store")
         let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: .init(), logger: logger, ingressCapacity: 2)
