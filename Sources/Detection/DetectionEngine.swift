@@ -42,6 +42,10 @@ public final class DetectionEngine {
         let groupPrefix: String?
         var pointID: PointID?
         var active: AlarmTransition?
+        /// Names of the bound points of a group detector, so a saved alarm names its member, not the configured device.
+        var memberNames: [PointID: MemberName] = [:]
+        /// A restored alarm's member that is not resolved yet (a replay meets points as it reads).
+        var pendingMember: MemberName?
 
         init(key: String, configuration: DetectorConfiguration, severity: AlarmSeverity, detector: PointDetector, watchesSilence: Bool, groupPrefix: String?) {
             self.groupPrefix = groupPrefix
@@ -51,6 +55,11 @@ public final class DetectionEngine {
             self.detector = detector
             self.watchesSilence = watchesSilence
         }
+    }
+
+    private struct MemberName: Equatable {
+        var device: String
+        var point: String
     }
 
     private var instances: [Instance] = []
@@ -88,7 +97,9 @@ public final class DetectionEngine {
                                     groupPrefix: kind.groupParameter.map { parameters.word($0) })
             instances.append(instance)
             if let prefix = instance.groupPrefix {
-                for d in catalog.descriptors where d.point == point && d.device.hasPrefix(prefix) { bind(instance, to: d.id) }
+                for d in catalog.descriptors where d.point == point && d.device.hasPrefix(prefix) {
+                    bind(instance, to: d.id, name: MemberName(device: d.device, point: d.point))
+                }
             } else if let id = catalog.id(device: configuration.device, point: point) { bind(instance, to: id) }
         }
         if !errors.isEmpty { throw DetectorConfigurationError(items: errors) }
@@ -105,7 +116,7 @@ public final class DetectionEngine {
     public func resolve(pointID: PointID, device: String, point: String) {
         for instance in instances where instance.groupPrefix != nil && device.hasPrefix(instance.groupPrefix!)
             && (instance.configuration.point ?? "") == point {
-            bind(instance, to: pointID)
+            bind(instance, to: pointID, name: MemberName(device: device, point: point))
         }
         for instance in instances where instance.groupPrefix == nil && instance.pointID == nil && instance.configuration.device == device
             && (instance.configuration.point ?? DetectorRegistry.kind(instance.configuration.type)?.defaultPoint) == point {
@@ -113,9 +124,16 @@ public final class DetectionEngine {
         }
     }
 
-    private func bind(_ instance: Instance, to id: PointID) {
+    private func bind(_ instance: Instance, to id: PointID, name: MemberName? = nil) {
         let first = instance.pointID == nil
         if first { instance.pointID = id }
+        if let name {
+            instance.memberNames[id] = name
+            if name == instance.pendingMember, instance.active != nil {
+                instance.pendingMember = nil
+                instance.active?.pointID = id
+            }
+        }
         let i = Int(id)
         if byPoint.count <= i { byPoint += Array(repeating: [], count: i + 1 - byPoint.count) }
         if byPoint[i].contains(where: { $0 === instance }) { return }
@@ -191,12 +209,16 @@ public final class DetectionEngine {
         var out = pendingState
         for instance in instances {
             var w = StateWriter()
-            w.put(UInt8(1))  // format version
+            w.put(UInt8(2))  // format version; 2 added the alarm's member point
             if let a = instance.active {
                 w.put(true)
                 w.put(a.timestampMilliseconds)
                 w.put(a.value ?? .nan)
                 w.put(a.message)
+                // A group alarm names the member that dropped: saved by name, as point ids are the catalog's.
+                let member = instance.memberNames[a.pointID] ?? instance.pendingMember
+                w.put(member?.device ?? "")
+                w.put(member?.point ?? "")
             } else {
                 w.put(false)
             }
@@ -222,13 +244,23 @@ public final class DetectionEngine {
     private func restore(_ instance: Instance, from bytes: [UInt8]) {
         var r = StateReader(bytes)
         do {
-            guard try r.byte() == 1 else { return }
+            // Version 1 did not name the member: its alarm is restored on the configured point.
+            let version = try r.byte()
+            guard version == 1 || version == 2 else { return }
+            instance.pendingMember = nil
             if try r.bool() {
                 let ts = try r.int64()
                 let value = try r.double()
                 let message = try r.string()
+                var pointID = instance.pointID ?? -1
+                if version == 2 {
+                    let member = MemberName(device: try r.string(), point: try r.string())
+                    if !member.device.isEmpty {
+                        if let id = instance.memberNames.first(where: { $0.value == member })?.key { pointID = id } else { instance.pendingMember = member }
+                    }
+                }
                 instance.active = AlarmTransition(alarmID: instance.key, type: instance.configuration.type, severity: instance.severity,
-                                                  state: .raised, pointID: instance.pointID ?? -1, timestampMilliseconds: ts,
+                                                  state: .raised, pointID: pointID, timestampMilliseconds: ts,
                                                   value: value.isNaN ? nil : value, message: message)
             } else {
                 instance.active = nil

@@ -119,6 +119,9 @@ public enum DetectorRegistry {
             .integer("baseline_nights", 7, 3...60, "unflagged nights in the rolling median level"),
             .integer("learning_nights", 14, 7...120, "nights learned before the first alarm"),
             .integer("relearn_nights", 7, 2...365, "flagged nights in a row after which the new level becomes the baseline"),
+            .number("trend_percent", 20, 0...1000, "rise of the weekly median night over `trend_weeks` that raises an alarm, in % (0: no trend test)"),
+            .integer("trend_weeks", 6, 2...26, "weeks between the two weekly medians the trend test compares"),
+            .integer("trend_nights", 3, 1...30, "nights in a row the rise must hold"),
             severity,
         ], crossCheck: { p in
             let s = p["window_start"].flatMap(stringDuration) ?? .seconds(7200)
@@ -149,6 +152,7 @@ public enum DetectorRegistry {
             .duration("warmup", "2d", "time the step scale is learned before the first alarm (the fit needs a day before that)"),
             .number("threshold", 7, 0.1...10_000, "drop that raises, in the sensor's own step scale"),
             .number("min_drop", 0, 0...Double.greatestFiniteMagnitude, "and the drop must be at least this (pressure units)"),
+            .integer("min_samples", 4, 1...1000, "samples a window should hold: with fewer (sparse sensors) the threshold rises by the square root of the shortfall"),
             severity,
         ], make: PressureNetworkDetector.init),
 

@@ -24,6 +24,15 @@ import GatewayModel
 /// the group at a time. Cleared when that sensor's residual has recovered half
 /// of the drop (repair, or the fit has learned the new level).
 ///
+/// A window should hold `min_samples` of the sensor's samples. Where sensors
+/// report every 30 minutes (Hanoi) a 1-hour window holds two, its steps are
+/// heavier-tailed than the learned scale says, and false alarms follow; there
+/// the threshold rises by the square root of the shortfall (×1.41 for two
+/// samples of four). Stretching the window instead was tried and made it
+/// worse (a large leak bends the sensor's relation to the district, and longer
+/// windows turn that daily swing into repeated alarms). At 5-minute sampling
+/// (L-Town) nothing changes and a burst is seen within the hour.
+///
 /// A value identical to the sensor's previous one is a stuck sensor (the leak
 /// data and real loggers hold the last value when a sample is lost): it does
 /// not follow the common mode, so it is not used for that sensor's residual.
@@ -37,6 +46,7 @@ final class PressureNetworkDetector: PointDetector {
     let threshold: Double
     let minDrop: Double
     let warmupMilliseconds: Int64
+    let minSamples: Int
     let scaleRate = 0.002
 
     /// One member sensor.
@@ -78,6 +88,7 @@ final class PressureNetworkDetector: PointDetector {
         threshold = p.number("threshold") ?? 7
         minDrop = p.number("min_drop") ?? 0
         warmupMilliseconds = p.milliseconds("warmup")
+        minSamples = p.integer("min_samples")
     }
 
     func observe(_ s: Sample, alarmActive: Bool) -> DetectorVerdict {
@@ -190,7 +201,9 @@ final class PressureNetworkDetector: PointDetector {
         let z = step / scale
         // The scale learns from ordinary steps only, so a burst does not widen it.
         if abs(z) < 4 { s.meanSquareStep += scaleRate * (step * step - s.meanSquareStep) }
-        if z < -threshold && -step >= minDrop {
+        // A window holding fewer than `minSamples` samples gives a heavier-tailed step: the threshold rises with the square root of the shortfall.
+        let shortfall = max(1, Double(minSamples) * Double(spacing) / Double(max(windowMilliseconds, 1)))
+        if z < -threshold * shortfall.squareRoot() && -step >= minDrop {
             alarmed = id
             levelBefore = refMean
             dropSize = -step
