@@ -243,8 +243,27 @@ public final class BufferStore: @unchecked Sendable {
 
     /// Gives every configured point its stable id (creating rows for new ones)
     /// and returns the catalog of all points this store knows. Call before `start`.
+    ///
+    /// While the writer runs (a configuration reload adding devices), the work
+    /// is done on the writer thread, after everything queued before it, and the
+    /// caller blocks until it is done. Never call it on the writer thread.
     public func registerPoints(_ points: [PointRegistration]) throws -> PointCatalog {
-        precondition(thread == nil, "registerPoints must run before the writer starts")
+        guard thread != nil else { return try registerPointsOnOwner(points) }
+        final class Outcome: @unchecked Sendable {
+            // Invariant: written on the writer thread before `done` opens, read after.
+            var result: Result<PointCatalog, Error> = .failure(StoreError.sqlite(code: 0, message: "the store stopped", doing: "registering points"))
+            let done = Latch()
+        }
+        let outcome = Outcome()
+        flush { [self] in
+            outcome.result = Result { try registerPointsOnOwner(points) }
+            outcome.done.open()
+        }
+        outcome.done.wait()
+        return try outcome.result.get()
+    }
+
+    private func registerPointsOnOwner(_ points: [PointRegistration]) throws -> PointCatalog {
         let insert = try connection.prepare("INSERT INTO points(device, point, device_kind, unit) VALUES (?, ?, ?, ?) ON CONFLICT(device, point) DO UPDATE SET device_kind = excluded.device_kind, unit = excluded.unit")
         try connection.transaction {
             for p in points {

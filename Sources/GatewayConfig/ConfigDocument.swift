@@ -7,13 +7,14 @@ struct ConfigDocument {
     let root: ConfigSection
     let purpose: ConfigPurpose
 
-    static let topLevelKeys = ["gateway", "buffer", "uplink", "control", "bus", "device", "detector"]
+    static let topLevelKeys = ["gateway", "buffer", "uplink", "control", "metrics", "bus", "device", "detector"]
 
     func read(sourcePath: String) -> GatewayConfiguration? {
         root.checkKeys(allowed: ConfigDocument.topLevelKeys)
         let gateway = readGateway()
         let buffer = readBuffer()
         let control = readControl()
+        let metrics = readMetrics()
         let uplink = readUplink(gatewayID: gateway?.id)
         let buses = readBuses()
         let devices = readDevices(buses: buses)
@@ -21,7 +22,8 @@ struct ConfigDocument {
         guard let gateway, let buffer else { return nil }
         return GatewayConfiguration(gateway: gateway, buffer: buffer, uplink: uplink ?? nil,
                                     buses: buses.configurations, devices: devices.configurations,
-                                    detectors: detectors, control: control ?? ControlSettings(), sourcePath: sourcePath)
+                                    detectors: detectors, control: control ?? ControlSettings(), metrics: metrics ?? MetricsSettings(),
+                                    sourcePath: sourcePath)
     }
 
     // MARK: [gateway]
@@ -57,6 +59,21 @@ struct ConfigDocument {
         if let v = section.integer("commit_max_records", range: 1...Int.max) { settings.commitMaxRecords = v }
         if let v = section.duration("commit_max_delay") { settings.commitMaxDelay = v }
         if let v = section.integer("memory_queue_records", range: 1...Int.max) { settings.memoryQueueRecords = v }
+        return settings
+    }
+
+    // MARK: [metrics]
+
+    private func readMetrics() -> MetricsSettings? {
+        guard root.has("metrics") else { return MetricsSettings() }
+        guard let section = root.table("metrics") else { return nil }
+        section.checkKeys(allowed: ["textfile_dir", "interval"])
+        var settings = MetricsSettings()
+        if let dir = section.string("textfile_dir") {
+            if dir.isEmpty { section.report("textfile_dir", "must not be empty; leave it out for no metrics file") }
+            else { settings.textfileDirectory = dir }
+        }
+        if let v = section.duration("interval") { settings.interval = v }
         return settings
     }
 

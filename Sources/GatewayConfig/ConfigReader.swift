@@ -33,6 +33,10 @@ public enum ConfigReader {
     /// - Throws: `ConfigProblems` with every problem found. A TOML syntax error
     ///   stops reading there and is the only problem reported (key `syntax`).
     public static func parse(text: String, path: String, purpose: ConfigPurpose = .gateway) throws -> GatewayConfiguration {
+        if let line = tripleBracketHeaderLine(text) {
+            throw ConfigProblems(problems: [ConfigProblem(file: path, line: line, key: "syntax",
+                message: "a table header opens with three brackets; use [table] or [[array-of-tables]]")])
+        }
         let root: ConfigValue
         do {
             root = ConfigValue(try TOMLTable(string: text))
@@ -54,6 +58,17 @@ public enum ConfigReader {
             problems = [ConfigProblem(file: path, line: 1, key: "gateway", message: "the configuration could not be read")]
         }
         throw ConfigProblems(problems: problems)
+    }
+
+    /// The first line whose header opens with `[[[`: toml++ trips an internal
+    /// assertion (an abort, not a parse error) on it, so it is caught here first.
+    static func tripleBracketHeaderLine(_ text: String) -> Int? {
+        var line = 1
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if raw.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("[[[") { return line }
+            line += 1
+        }
+        return nil
     }
 
     /// toml++'s message with a lower-case first letter, plus a hint for the most

@@ -29,6 +29,11 @@ public enum ConfigRenderer {
         out.key("commit_max_delay", duration: c.buffer.commitMaxDelay)
         out.key("memory_queue_records", int: c.buffer.memoryQueueRecords)
 
+        out.table("metrics")
+        if let dir = c.metrics.textfileDirectory { out.key("textfile_dir", string: dir) }
+        else { out.comment("textfile_dir: not set, so no metrics file") }
+        out.key("interval", duration: c.metrics.interval)
+
         out.table("control")
         if let socket = c.control.socketPath { out.key("socket", string: socket) }
         else { out.comment("socket: not set, so {data_dir}/gatewayd.sock") }

@@ -155,9 +155,11 @@ final class GatewayRuntime: @unchecked Sendable {
         stopPipeline(drainTimeout: .seconds(2))
         // Points a new device brings: this store must know them before its readings arrive.
         let missing = GatewayRuntime.registrations(for: next).filter { catalog.id(device: $0.device, point: $0.point) == nil }
-        var current = store
+        let current = store
         if !missing.isEmpty {
-            current = try registerPoints(of: next, replacing: store)
+            // The running writer registers them in order with everything else: the buffer stays open.
+            let catalog = try store.registerPoints(GatewayRuntime.registrations(for: next))
+            lock.withLock { self.catalog = catalog }
             notes.append("registered \(missing.count) new point(s)")
         }
         let detection: DetectionEngine?
@@ -189,27 +191,6 @@ final class GatewayRuntime: @unchecked Sendable {
         control = try startControlServer(store: current)
         lock.withLock { reloadsApplied += 1 }
         return notes
-    }
-
-    /// The store registers points only before its writer starts, so new points
-    /// mean: commit everything, stop the writer, open the same file again,
-    /// register, start. `seq` and the store id carry on; nothing is lost.
-    /// Blocks; buses and uplink must be stopped.
-    private func registerPoints(of new: GatewayConfiguration, replacing old: BufferStore) throws -> BufferStore {
-        logger.notice("reload: new points; the buffer writer restarts on the same file")
-        old.flushAndWait()
-        old.stop()
-        let c = configuration
-        let reopened = try BufferStore.open(path: c.gateway.bufferPath, settings: c.buffer, clock: clock,
-                                            logger: logger.with(label: "store"))
-        let catalog = try reopened.registerPoints(GatewayRuntime.registrations(for: new))
-        lock.withLock {
-            self.store = reopened
-            self.catalog = catalog
-        }
-        router.attach(store: reopened, clock: clock)
-        reopened.start(observer: router)
-        return reopened
     }
 
     func noteRejectedReload() { lock.withLock { reloadsRejected += 1 } }

@@ -29,17 +29,19 @@ struct Gatewayd: AsyncParsableCommand {
     var logLevel: String = "info"
 
     @Option(name: .long, help: ArgumentHelp(
-        "Write Prometheus metrics to DIR/gatewayd.prom for node_exporter's textfile collector.",
+        "Write Prometheus metrics to DIR/gatewayd.prom for node_exporter's textfile collector (overrides metrics.textfile_dir).",
         valueName: "DIR"))
     var metricsTextfile: String?
 
-    @Option(name: .long, help: ArgumentHelp("How often metrics are written and the systemd STATUS= line refreshed, e.g. 10s.",
+    @Option(name: .long, help: ArgumentHelp("How often metrics are written and the systemd STATUS= line refreshed, e.g. 10s (overrides metrics.interval).",
                                             valueName: "DURATION"))
-    var metricsInterval: String = "10s"
+    var metricsInterval: String?
 
     func validate() throws {
-        guard let d = ConfigUnits.duration(metricsInterval), d > .zero else {
-            throw ValidationError("--metrics-interval \"\(metricsInterval)\" is not a duration like 10s or 500ms")
+        if let metricsInterval {
+            guard let d = ConfigUnits.duration(metricsInterval), d > .zero else {
+                throw ValidationError("--metrics-interval \"\(metricsInterval)\" is not a duration like 10s or 500ms")
+            }
         }
         if let dir = metricsTextfile {
             var isDirectory: ObjCBool = false
@@ -67,9 +69,9 @@ struct Gatewayd: AsyncParsableCommand {
             FileHandle.standardError.write(Data((problems.description + "\n").utf8))
             throw ExitCode(1)
         }
-        let runtime = GatewayRuntime(configuration: configuration, logger: logger)
-        let interval = ConfigUnits.duration(metricsInterval) ?? .seconds(10)
-        let health = HealthReporting(metricsDirectory: metricsTextfile,
+        let runtime = GatewayRuntime(configuration: configuration, clock: SystemClock(trust: configuration.gateway.clockTrust), logger: logger)
+        let interval = metricsInterval.flatMap(ConfigUnits.duration) ?? configuration.metrics.interval
+        let health = HealthReporting(metricsDirectory: metricsTextfile ?? configuration.metrics.textfileDirectory,
                                      sampleIntervalNanoseconds: UInt64(max(1, interval.nanoseconds)))
         let service = GatewayService(runtime: runtime, configPath: config, notifier: SystemdNotifier(), health: health)
         let group = ServiceGroup(configuration: .init(

@@ -103,7 +103,7 @@ final class CommitRouter: CommitObserver, @unchecked Sendable {
     func saveStateNow() {
         let (detection, store) = lock.withLock { (self.detection, self.store) }
         guard let detection, let store else { return }
-        let done = OneShotLatch()
+        let done = Latch()
         store.flush {
             store.saveDetectorState(detection.saveState())
             done.open()
@@ -142,14 +142,4 @@ final class StoreBacklog: UplinkBacklog, UplinkLedger, @unchecked Sendable {
         store.recordAudit(action: "resend", detail: "cmd/resend seq \(from)-\(to) of \(storeID) (\(held))",
                           rows: Int64(to - from + 1), actor: AuditActor(uid: -1, user: "mqtt cmd/resend"))
     }
-}
-
-/// Blocks one thread until another opens it, once.
-final class OneShotLatch: @unchecked Sendable {
-    // Invariant: `isOpen` is guarded by `condition`.
-    private let condition = ConditionLock()
-    private var isOpen = false
-
-    func open() { condition.withLock { isOpen = true; condition.broadcast() } }
-    func wait() { condition.withLock { while !isOpen { condition.wait() } } }
 }

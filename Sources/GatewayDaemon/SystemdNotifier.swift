@@ -1,4 +1,5 @@
 import Foundation
+import GatewayModel
 
 #if canImport(Glibc)
 import Glibc
@@ -68,17 +69,9 @@ final class SystemdNotifier: @unchecked Sendable {
     func ready(status: String) { notify("READY=1", "STATUS=\(status)") }
     func reloading() {
         // systemd ≥ 253 wants the monotonic time with RELOADING=1 (Type=notify-reload); older ones ignore it.
-        notify("RELOADING=1", "MONOTONIC_USEC=\(SystemClockMonotonic.microseconds())")
+        notify("RELOADING=1", "MONOTONIC_USEC=\(SystemClock.monotonicNow() / 1000)")
     }
     func stopping() { notify("STOPPING=1", "STATUS=stopping: finishing in-flight work") }
     func status(_ text: String) { notify("STATUS=\(text)") }
     func watchdogPing() { notify("WATCHDOG=1") }
-}
-
-enum SystemClockMonotonic {
-    static func microseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-    }
 }

@@ -12,12 +12,14 @@ public struct GatewayConfiguration: Sendable {
     public var devices: [DeviceConfiguration]
     public var detectors: [DetectorConfiguration]
     public var control: ControlSettings
+    public var metrics: MetricsSettings
     /// The file this was read from, for messages.
     public var sourcePath: String
 
     public init(gateway: GatewaySettings, buffer: BufferSettings = .init(), uplink: UplinkSettings? = nil,
                 buses: [BusConfiguration] = [], devices: [DeviceConfiguration] = [],
-                detectors: [DetectorConfiguration] = [], control: ControlSettings = .init(), sourcePath: String = "") {
+                detectors: [DetectorConfiguration] = [], control: ControlSettings = .init(), metrics: MetricsSettings = .init(),
+                sourcePath: String = "") {
         self.gateway = gateway
         self.buffer = buffer
         self.uplink = uplink
@@ -25,6 +27,7 @@ public struct GatewayConfiguration: Sendable {
         self.devices = devices
         self.detectors = detectors
         self.control = control
+        self.metrics = metrics
         self.sourcePath = sourcePath
     }
 }
@@ -191,6 +194,19 @@ public struct UplinkSettings: Sendable, Equatable {
         self.replayRateReadingsPerSecond = replayRateReadingsPerSecond
         self.reconnectMinDelay = reconnectMinDelay
         self.reconnectMaxDelay = reconnectMaxDelay
+    }
+}
+
+/// Prometheus metrics in node_exporter's textfile format (no extra service on the box).
+public struct MetricsSettings: Sendable, Equatable {
+    /// Where `gatewayd.prom` is written (atomically); `nil`: no metrics file.
+    public var textfileDirectory: String?
+    /// How often metrics are written and the systemd STATUS= line refreshed. Default 10 s.
+    public var interval: Duration
+
+    public init(textfileDirectory: String? = nil, interval: Duration = .seconds(10)) {
+        self.textfileDirectory = textfileDirectory
+        self.interval = interval
     }
 }
 

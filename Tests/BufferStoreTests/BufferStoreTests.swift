@@ -209,6 +209,24 @@ final class BufferStoreTests: XCTestCase {
         store.stop()
     }
 
+    /// A reload adding devices registers their points while the writer runs: no reopen, in order.
+    func testPointsCanBeRegisteredWhileTheWriterRuns() throws {
+        let dir = TestPaths.temporaryDirectory("store")
+        let (store, catalog) = try openStore(dir)
+        let observer = CollectingObserver()
+        store.start(observer: observer)
+        store.submit(readings: readings(catalog, count: 10, ts: now))
+        let grown = try store.registerPoints([PointRegistration(device: "pump", deviceKind: .generic, point: "speed", unit: "rpm")])
+        let speed = try XCTUnwrap(grown.id(device: "pump", point: "speed"))
+        XCTAssertEqual(grown.id(device: "meter", point: "voltage"), catalog.id(device: "meter", point: "voltage"), "existing ids stay")
+        store.submit(readings: [Reading(pointID: speed, timestampMilliseconds: now, value: 1450, quality: .good)])
+        store.flushAndWait()
+        store.stop()
+        XCTAssertEqual(observer.records.map(\.seq), Array(1...11))
+        XCTAssertEqual(observer.records.last?.pointID, speed)
+        XCTAssertEqual(try BufferReader(path: dir + "/buffer.sqlite").catalog()[speed]?.unit, "rpm")
+    }
+
     func testSubmitBlocksWhenFullAndNothingIsDropped() throws {
         let dir = TestPaths.temporaryDirectory("store")
         let store = try BufferStore.open(path: dir + "/buffer.sqlite", settings: .init(), logger: logger, ingressCapacity: 2)

@@ -45,6 +45,7 @@ final class ConfigExamplesTests: XCTestCase {
         XCTAssertEqual(c.devices[2].points, [
             PointConfiguration(name: "pressure_bar", table: .input, address: 0, type: .int16, scale: 0.01, unit: "bar"),
         ])
-        XCTAssertEqual(c.detectors.map(\.type), ["pressure_drop", "night_flow"])
+        // The demo shows a burst within its first minutes: rate_of_change on pressure (see docs/detection.md).
+        XCTAssertEqual(c.detectors.map(\.type), ["rate_of_change", "night_flow"])
     }
 }
