@@ -15,6 +15,32 @@ public enum DeviceProfiles {
     /// The device kind a profile implies when the device does not say `kind`.
     public static func kind(for name: String) -> DeviceKind? { profiles[name]?.kind }
 
+    /// Profiles for detectors that push frames on a `serial-line` bus rather than
+    /// being polled. `parking-pkd` is the `$PKD`/`$PKH` line protocol of
+    /// interface.md: a `parking_detector` device may name it (it is also what such
+    /// a device gets without naming any), and its points are the fixed ones every
+    /// parking detector has: `occupancy` (0 free, 1 occupied, 2 fault),
+    /// `battery_mv` and `rssi_dbm`. It carries no register map, so Modbus devices
+    /// cannot use it.
+    public static let lineProfiles: [String: LineProfile] = [
+        "parking-pkd": LineProfile(kind: .parkingDetector, lineProtocol: "parking",
+                                   pointNames: ["occupancy", "battery_mv", "rssi_dbm"]),
+    ]
+
+    /// A profile for a device on a `serial-line` bus: which protocol it speaks and the points it yields.
+    public struct LineProfile: Sendable, Equatable {
+        public var kind: DeviceKind
+        /// The `protocol` of the `[[bus]]` the device must be on.
+        public var lineProtocol: String
+        public var pointNames: [String]
+    }
+
+    /// The line-protocol profile names (`parking-pkd`), sorted.
+    public static var lineProfileNames: [String] { lineProfiles.keys.sorted() }
+
+    /// The point names of a line-protocol profile, or nil if `name` is not one.
+    public static func lineProfilePointNames(for name: String) -> [String]? { lineProfiles[name]?.pointNames }
+
     struct Profile {
         var kind: DeviceKind
         var points: [PointConfiguration]
@@ -63,6 +89,45 @@ public enum DeviceProfiles {
             float32Input("import_energy", 0x0048, "kWh"),
             float32Input("export_energy", 0x004A, "kWh"),
             float32Input("total_energy", 0x0156, "kWh"),
+        ]),
+        // Dynaflox ultraD ultrasonic water meter (battery powered, RS-485 Modbus-RTU).
+        // Source: Dynaflox, "ultraD Series Water Meter Manual", section 5 "Modbus
+        // Communication Protocol", 5.3 Register List (function code 03 only, at most
+        // 22 registers per read): 0 instantaneous flow L/h, 2 positive cumulative
+        // flow integer part m3, 4 its decimal part in mL, 6/8 the negative
+        // totaliser, 10 run time s, 12 fault time s, 14 battery mV (each "long",
+        // two registers), 16 error code ("int", one register).
+        // Assumptions the list leaves open: "long" is a signed 32-bit value, high
+        // word first (the manual sends every multi-byte field high byte first), and
+        // the meter's display units are the factory m3 and m3/h (a meter set to
+        // gallons or L/min reports other units: use points then).
+        // The forward total is volume_m3 + volume_fraction_m3 (the meter splits it in
+        // two registers; sum them in the consumer, or alarm on volume_m3 alone).
+        "dynaflox-ultrad": Profile(kind: .waterMeter, points: [
+            PointConfiguration(name: "flow_m3h", table: .holding, address: 0, type: .int32, scale: 0.001, unit: "m3/h"),
+            PointConfiguration(name: "volume_m3", table: .holding, address: 2, type: .int32, unit: "m3"),
+            PointConfiguration(name: "volume_fraction_m3", table: .holding, address: 4, type: .int32, scale: 0.000_001, unit: "m3"),
+            PointConfiguration(name: "reverse_volume_m3", table: .holding, address: 6, type: .int32, unit: "m3"),
+            PointConfiguration(name: "battery_mv", table: .holding, address: 14, type: .int32, unit: "mV"),
+            PointConfiguration(name: "error_code", table: .holding, address: 16, type: .uint16),
+        ]),
+        // A 4–20 mA pressure transmitter of range 0–10 bar on input 0 of an Advantech
+        // ADAM-4017+ 8-channel analog input module in Modbus-RTU mode. Source:
+        // Advantech, "ADAM-4000 Series User Manual", appendix "ADAM-4000 I/O Modbus
+        // Mapping Table" (ADAM-4017+: 40001–40008 analog input value of channels 0–7,
+        // 40201–40208 type code) and the input range table (code 07 = 4~20 mA).
+        // In Modbus mode the module reports a channel as unsigned counts over the
+        // configured span, 0 = 4 mA and 65535 = 20 mA, so:
+        //   mA  = 4 + counts × 16/65535           (loop_current_ma)
+        //   bar = (mA − 4)/16 × 10 = counts × 10/65535   (pressure_bar)
+        // Assumptions: channel 0 set to range code 07 (the module ships in ±10 V or
+        // ±20 mA; set 07 with Advantech's utility), the transmitter wired to input 0,
+        // and a 0–10 bar transmitter. For another channel or range, use points
+        // instead of the profile: address = channel (0–7), type = "uint16",
+        // scale = (max_bar − min_bar)/65535, offset = min_bar (configs/sample.toml).
+        "adam-4017-4-20ma-0-10bar": Profile(kind: .pressureSensor, points: [
+            PointConfiguration(name: "pressure_bar", table: .holding, address: 0, type: .uint16, scale: 10.0 / 65535, unit: "bar"),
+            PointConfiguration(name: "loop_current_ma", table: .holding, address: 0, type: .uint16, scale: 16.0 / 65535, offset: 4, unit: "mA"),
         ]),
         // The `water` unit of `gateway-sim modbus` (Sources/GatewaySim/README.md): a
         // district inlet flow meter. Holding 0-1 flow float32 m3/h, holding 2-3 the

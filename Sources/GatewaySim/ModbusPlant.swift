@@ -25,6 +25,8 @@ final class ModbusPlant {
             case .water: map = WaterRegisterMap(unitID: id, network: network, startSeconds: start)
             case .pressure: map = PressureRegisterMap(unitID: id, network: network)
             case .pattern: map = PatternRegisterMap()
+            case .watermeterUltrad: map = UltradWaterMeterRegisterMap(unitID: id, network: network, startSeconds: start)
+            case .aiAdam4017: map = Adam4017RegisterMap(unitID: id, network: network)
             }
             let unit = SimulatedUnit(unitID: id, kind: kind, map: map)
             units.append(unit)
@@ -83,6 +85,7 @@ final class ModbusPlant {
     private func advanceTotalisers(to t: Double) {
         for unit in units {
             (unit.map as? WaterRegisterMap)?.advanceVolume(to: t)
+            (unit.map as? UltradWaterMeterRegisterMap)?.advanceVolume(to: t)
         }
     }
 }

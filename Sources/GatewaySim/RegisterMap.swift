@@ -1,6 +1,10 @@
 /// The kinds of simulated Modbus unit (`--units 1=electricity,...`).
 enum UnitKind: String, CaseIterable {
     case electricity, water, pressure, pattern
+    /// A Dynaflox ultraD ultrasonic water meter's own register map.
+    case watermeterUltrad = "watermeter-ultrad"
+    /// An Advantech ADAM-4017+ analog input module with a 0–10 bar transmitter on channel 0.
+    case aiAdam4017 = "ai-adam4017"
 }
 
 /// One device's register map: which addresses exist and what they hold at a

@@ -32,6 +32,17 @@ struct ModbusCommand: ParsableCommand {
           pressure     input 0 pressure 0.01 bar int16, 1 loop current uA
                        uint16 (4000-20000 = 0-10 bar), 2 temperature 0.1 C.
           pattern      fixed contents for decoder tests; accepts writes.
+          watermeter-ultrad
+                       Dynaflox ultraD water meter (profile dynaflox-ultrad):
+                       holding 0-16, int32 high word first: 0 flow L/h,
+                       2 forward m3, 4 forward mL, 6/8 reverse m3/mL (0),
+                       10 run time s, 12 fault time s (0), 14 battery mV,
+                       16 error code (0).
+          ai-adam4017  Advantech ADAM-4017+ (profile adam-4017-4-20ma-0-10bar):
+                       holding 0-7 channel counts, 0-65535 = 4-20 mA; a 0-10
+                       bar transmitter on channel 0 following the water
+                       network's pressure, 1-7 unwired (0); 200-207 range
+                       code 7 (4-20 mA).
         Addresses outside a map answer exception 0x02; writes to units other
         than pattern answer 0x01. Unknown unit ids get no answer.
 

@@ -162,7 +162,8 @@ final class ConfigReaderTests: XCTestCase {
     }
 
     func testDeviceProfilesAreWellFormed() {
-        XCTAssertEqual(DeviceProfiles.names, ["eastron-sdm120", "eastron-sdm630", "sim-pressure-sensor", "sim-water-meter"])
+        XCTAssertEqual(DeviceProfiles.names, ["adam-4017-4-20ma-0-10bar", "dynaflox-ultrad", "eastron-sdm120", "eastron-sdm630",
+                                              "sim-pressure-sensor", "sim-water-meter"])
         for name in DeviceProfiles.names {
             let points = DeviceProfiles.points(for: name) ?? []
             XCTAssertFalse(points.isEmpty, name)
