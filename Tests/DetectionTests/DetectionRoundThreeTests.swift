@@ -84,9 +84,10 @@ final class DetectionRoundThreeTests: XCTestCase {
                                    catalog: PointCatalog(catalog ? descriptors : []))
     }
 
-    /// At 30-minute sampling the 1-hour window would hold two samples: it
-    /// stretches to four (2 h, reference 4 h), and the burst is still found.
-    func testPressureNetworkOnSparseSensorsStretchesItsWindow() throws {
+    /// At 30-minute sampling the 1-hour window holds two samples of the four
+    /// `min_samples` asks for: the threshold rises by √2, and a clear burst is
+    /// still found within the hour, with nothing raised on the clean twin.
+    func testPressureNetworkOnSparseSensors() throws {
         let burst = jan1 + 6 * day + 10 * hour
         let clean = try feedDistrict(districtEngine(catalog: true), from: jan1, to: jan1 + 8 * day, step: 30 * minute, burst: nil)
         XCTAssertTrue(clean.isEmpty, "\(clean.map(\.message))")
@@ -94,8 +95,7 @@ final class DetectionRoundThreeTests: XCTestCase {
         XCTAssertEqual(raised.count, 1, "\(raised.map(\.message))")
         XCTAssertEqual(raised.first?.pointID, 2)
         XCTAssertGreaterThanOrEqual(raised.first?.timestampMilliseconds ?? 0, burst)
-        XCTAssertLessThanOrEqual((raised.first?.timestampMilliseconds ?? .max) - burst, 2 * hour)
-        XCTAssertTrue(raised.first?.message.contains("within 2 h") ?? false, raised.first?.message ?? "")
+        XCTAssertLessThanOrEqual((raised.first?.timestampMilliseconds ?? .max) - burst, hour)
     }
 
     /// After a restart the active group alarm is on the member that dropped,

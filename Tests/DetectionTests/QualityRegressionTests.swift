@@ -27,7 +27,7 @@ final class QualityRegressionTests: XCTestCase {
             throw ReplayInputError(path: readings, line: 0, message: "missing")
         }
         let configuration = try ConfigReader.load(path: Self.repo + "/detection-dev/" + config, purpose: .replay)
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("quality-\(set)-\(getpid()).jsonl").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("quality-\(set.replacingOccurrences(of: "/", with: "-"))-\(getpid()).jsonl").path
         var text = ""
         _ = try ReplayRun.run(csvPath: readings, detectors: configuration.detectors) { text += $0 + "\n" }
         try text.write(toFile: out, atomically: true, encoding: .utf8)
