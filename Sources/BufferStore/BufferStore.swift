@@ -96,6 +96,13 @@ public final class BufferStore: @unchecked Sendable {
     private var deferredDelivered: [UInt64] = []
     private var deferredGapIDs: [Int64] = []
     private var deferredDetectorState: [String: [UInt8]] = [:]
+    /// Alarm-table updates and audit rows of a commit that failed; they go with the retry.
+    private var deferredAlarmRows: [(StoredRecord, AlarmTransition)] = []
+    private var deferredAudits: [AuditRow] = []
+    /// Set while commits fail for another reason than a full disk (e.g. the file locked by another process).
+    private var writeFailingSince: UInt64?
+
+    typealias AuditRow = (action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)
     /// Records stamped before the wall clock was trusted, during this run: their
     /// seq span and the wall − monotonic offset (ms) while they were stamped.
     private var unsynced: (firstSeq: UInt64, lastSeq: UInt64, wallMinusMonotonic: Int64)?
@@ -459,8 +466,10 @@ public final class BufferStore: @unchecked Sendable {
         deferredDelivered.removeAll()
         deferredGapIDs.removeAll()
         deferredDetectorState.removeAll()
-        var audits: [(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)] = []
-        var alarms: [(StoredRecord, AlarmTransition)] = []
+        var audits = deferredAudits
+        var alarms = deferredAlarmRows
+        deferredAudits.removeAll()
+        deferredAlarmRows.removeAll()
         for c in controls {
             switch c {
             case .alarm(let a):
@@ -485,9 +494,11 @@ public final class BufferStore: @unchecked Sendable {
             return
         }
         let monoNow = clock.monotonicNanoseconds()
-        if diskFullSince != nil && monoNow < nextDiskRetry && !finalAttempt {
-            // Disk full and the next retry is not due: keep everything for later, in memory.
-            holdWhileDiskFull(toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs, detectorState: detectorState)
+        let work = HeldWork(records: toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs,
+                            detectorState: detectorState, alarms: alarms, audits: audits)
+        if (diskFullSince != nil || writeFailingSince != nil) && monoNow < nextDiskRetry && !finalAttempt {
+            // Commits are failing and the next retry is not due: keep everything for later, in memory.
+            holdInMemory(work, diskFull: diskFullSince != nil)
             return
         }
         // Normal durability: an fsync of the WAL at most once per interval bounds what a power cut can take.
@@ -548,6 +559,10 @@ public final class BufferStore: @unchecked Sendable {
                 }
             }
             if syncNow { lastSyncMonotonic = monoNow; unsyncedCommit = false } else if settings.durability == .normal { unsyncedCommit = true }
+            if writeFailingSince != nil {
+                logger.notice("buffer writes work again; held records written", metadata: ["records": "\(held.count)"])
+                writeFailingSince = nil
+            }
             if diskFullSince != nil {
                 logger.notice("disk has space again; held records written",
                               metadata: ["records": "\(held.count)", "dropped_since_last_summary": "\(droppedSinceLastLog)"])
@@ -568,24 +583,40 @@ public final class BufferStore: @unchecked Sendable {
             for g in recordedGaps { observer?.didRecordGap(g) }
             if !toWrite.isEmpty { observer?.didCommit(toWrite) }
         } catch let error as StoreError {
+            nextDiskRetry = monoNow + 1_000_000_000
             if case .diskFull = error {
-                nextDiskRetry = monoNow + 1_000_000_000
-                holdWhileDiskFull(toWrite, gaps: gapsToWrite, delivered: delivered, gapIDs: gapIDs, detectorState: detectorState)
+                holdInMemory(work, diskFull: true)
                 // Deleting sent rows frees pages inside the file, which the next attempt can use.
                 enforceRetention(force: true)
             } else {
-                // Anything else is unexpected: keep the records (they are numbered) and retry next round.
-                logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
-                held = toWrite
-                heldGaps = gapsToWrite
-                deferredDelivered = delivered
-                deferredGapIDs = gapIDs
-                deferredDetectorState = detectorState
+                // Anything else (the file locked by another process, an I/O error): the same
+                // bounded holding, retried once a second, logged once.
+                if writeFailingSince == nil {
+                    writeFailingSince = monoNow
+                    logger.error("buffer writes fail; holding new readings in memory and retrying every second",
+                                 metadata: ["error": "\(error)", "memory_queue_records": "\(settings.memoryQueueRecords)"])
+                }
+                holdInMemory(work, diskFull: false)
             }
         } catch {
-            logger.error("buffer write failed; will retry", metadata: ["error": "\(error)"])
-            held = toWrite
+            nextDiskRetry = monoNow + 1_000_000_000
+            if writeFailingSince == nil {
+                writeFailingSince = monoNow
+                logger.error("buffer writes fail; holding new readings in memory and retrying every second", metadata: ["error": "\(error)"])
+            }
+            holdInMemory(work, diskFull: false)
         }
+    }
+
+    /// Everything one commit would have written, kept whole for the retry.
+    struct HeldWork {
+        var records: [StoredRecord]
+        var gaps: [SequenceGap]
+        var delivered: [UInt64]
+        var gapIDs: [Int64]
+        var detectorState: [String: [UInt8]]
+        var alarms: [(StoredRecord, AlarmTransition)]
+        var audits: [AuditRow]
     }
 
     private func writeDelivered(_ seqs: [UInt64]) throws {
@@ -621,60 +652,67 @@ public final class BufferStore: @unchecked Sendable {
         return sqlite3_last_insert_rowid(connection.handle)
     }
 
-    /// The disk is full: keep the newest records in memory (bounded), drop the
-    /// oldest beyond the bound as an announced gap. Logs once on entering,
-    /// then a summary of drops at most every 30 s — never a line per reading.
-    private func holdWhileDiskFull(_ records: [StoredRecord], gaps: [SequenceGap], delivered: [UInt64],
-                                   gapIDs: [Int64], detectorState: [String: [UInt8]]) {
+    /// Commits fail (a full disk, or the file unwritable): keep the newest records
+    /// in memory (bounded), drop the oldest beyond the bound as an announced gap.
+    /// Logs once on entering, then a summary of drops at most every 30 s — never a
+    /// line per reading.
+    private func holdInMemory(_ work: HeldWork, diskFull: Bool) {
         let now = clock.monotonicNanoseconds()
-        if diskFullSince == nil {
+        if diskFull && diskFullSince == nil {
             diskFullSince = now
             logger.critical("disk full: holding new readings in memory and evicting per retention",
                             metadata: ["path": "\(path)", "memory_queue_records": "\(settings.memoryQueueRecords)"])
         }
-        held = records
-        heldGaps = gaps
+        let reason: SequenceGap.Reason = diskFull ? .diskFull : .writeFailed
+        held = work.records
+        heldGaps = work.gaps
+        deferredAlarmRows = work.alarms
+        deferredAudits = work.audits
         if held.count > settings.memoryQueueRecords {
             let overflow = held.count - settings.memoryQueueRecords
             let dropped = held.prefix(overflow)
             held.removeFirst(overflow)
             for run in SequenceRuns.runs(of: dropped.map(\.seq)) {
                 // Adjacent drops extend the last gap instead of adding one per commit attempt.
-                if let last = heldGaps.last, last.reason == .diskFull, last.to + 1 == run.lowerBound {
+                if let last = heldGaps.last, last.reason == reason, last.to + 1 == run.lowerBound {
                     heldGaps[heldGaps.count - 1].to = run.upperBound
                     heldGaps[heldGaps.count - 1].count += run.upperBound - run.lowerBound + 1
                 } else {
                     heldGaps.append(SequenceGap(store: storeID, from: run.lowerBound, to: run.upperBound,
-                                                count: run.upperBound - run.lowerBound + 1, reason: .diskFull))
+                                                count: run.upperBound - run.lowerBound + 1, reason: reason))
                 }
             }
             lock.withLock { stats.evictedUnsent += UInt64(overflow) }
             droppedSinceLastLog += UInt64(overflow)
             if now &- lastDropLog >= 30_000_000_000 {
                 lastDropLog = now
-                logger.error("disk full and memory queue full: oldest held readings dropped (announced on gaps)",
+                logger.error("buffer not writable and memory queue full: oldest held readings dropped (announced on gaps)",
                              metadata: ["dropped": "\(droppedSinceLastLog)"])
                 droppedSinceLastLog = 0
             }
         }
-        deferredDelivered += delivered
-        deferredGapIDs += gapIDs
-        deferredDetectorState.merge(detectorState) { $1 }
+        deferredDelivered += work.delivered
+        deferredGapIDs += work.gapIDs
+        deferredDetectorState.merge(work.detectorState) { $1 }
         lock.withLock {
             stats.heldInMemory = held.count
-            stats.diskFull = true
+            stats.diskFull = diskFull
             stats.lastProgressMonotonicNanoseconds = now
         }
     }
 
     /// Normal durability: when commits wait for an fsync and no new commit comes to
-    /// carry one, a passive checkpoint syncs the WAL, so the loss window holds
-    /// even when readings stop (a slow poll interval, a quiet parking row).
+    /// carry one, the WAL file is synced directly, so the loss window holds even
+    /// when readings stop (a slow poll interval, a quiet parking row). Linux syncs
+    /// the file, not the descriptor, so a descriptor of our own is enough.
     private func syncIfDue() {
         guard unsyncedCommit else { return }
         let now = clock.monotonicNanoseconds()
         guard now &- lastSyncMonotonic >= BufferStore.syncDueNanoseconds else { return }
-        if (try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")) != nil {
+        let fd = Glibc.open(path + "-wal", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        if fdatasync(fd) == 0 {
             lastSyncMonotonic = now
             unsyncedCommit = false
         }

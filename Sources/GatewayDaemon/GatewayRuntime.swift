@@ -93,6 +93,9 @@ final class GatewayRuntime: @unchecked Sendable {
             logger.notice("no [uplink] configured: running buffer-only")
         }
         router.replace(detection: detection, uplink: uplink)
+        // Records committed while the uplink was being set up (alarms from the writer's
+        // first tick, a reload's last readings) reached no uplink: the backlog takes them.
+        uplink?.takeBacklog(through: store.statistics().lastSeq)
 
         let sink = StoreIngress(store: store, catalog: catalog, logger: logger)
         var started: [FieldBus] = []

@@ -45,10 +45,15 @@ final class HealthReporter: @unchecked Sendable {
     }
 
     /// The one-line summary for `STATUS=`, sampled now. Blocks briefly (a SQLite read).
+    /// Called from other threads (startup, reload), so it reads the backlog through a
+    /// connection of its own and touches none of the reporter thread's state.
     func statusLine() -> String {
         let snapshot = runtime.snapshot()
-        sampleBuffer(snapshot)
-        return HealthReporter.statusLine(snapshot, backlog: backlog.records, stalls: ProgressCheck.stalls(
+        var backlogRecords: Int64 = 0
+        if let path = snapshot.storePath, let reader = try? BufferReader(path: path), let b = try? reader.backlog() {
+            backlogRecords = b.records
+        }
+        return HealthReporter.statusLine(snapshot, backlog: backlogRecords, stalls: ProgressCheck.stalls(
             in: snapshot, nowNanoseconds: runtime.clock.monotonicNanoseconds()))
     }
 

@@ -7,6 +7,6 @@ func offPool<T>(_ name: String, _ body: @escaping () throws -> T) async throws -
         let t = OwnerThread(name: name) {
             do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
         }
-        t.start()
+        t.startDetached()
     }
 }

@@ -140,6 +140,6 @@ final class StoreBacklog: UplinkBacklog, UplinkLedger, @unchecked Sendable {
     func resendRequested(store storeID: String, from: UInt64, to: UInt64) {
         let held = storeID == store.storeID ? "this store" : "another store (announced as not held)"
         store.recordAudit(action: "resend", detail: "cmd/resend seq \(from)-\(to) of \(storeID) (\(held))",
-                          rows: Int64(to - from + 1), actor: AuditActor(uid: -1, user: "mqtt cmd/resend"))
+                          rows: Int64(clamping: (to - from).addingReportingOverflow(1).partialValue), actor: AuditActor(uid: -1, user: "mqtt cmd/resend"))
     }
 }

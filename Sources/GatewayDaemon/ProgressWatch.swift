@@ -86,6 +86,12 @@ struct CommitWatch {
 
     mutating func check(_ s: RuntimeSnapshot, nowNanoseconds now: UInt64) -> Stall? {
         guard let w = s.writer else { return nil }
+        // A full disk is not a stall: the writer holds readings in memory and retries, and a
+        // restart would lose what it holds without fixing the disk. Start over once it has room.
+        if w.diskFull {
+            lastChangeNanoseconds = 0
+            return nil
+        }
         let polls = s.buses.flatMap(\.devices).reduce(UInt64(0)) { $0 &+ $1.pollsOK }
         // A commit, the first look, or counters restarted by a reload: start over from here.
         if w.recordsCommitted != lastCommitted || lastChangeNanoseconds == 0 || polls < pollsAtChange {

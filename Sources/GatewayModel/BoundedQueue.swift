@@ -61,7 +61,8 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     private var head = 0
     private var count = 0
     private var closed = false
-    private var wakeGeneration: UInt64 = 0
+    /// Set by `wake`, consumed by the next `take`: a wake-up that comes while nobody waits is not lost.
+    private var wakePending = false
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -92,8 +93,8 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// monotonic deadline passes (`nil`: no deadline) or the queue is closed and empty.
     public func take(max: Int, untilMonotonicNanoseconds deadline: UInt64? = nil) -> [Element] {
         lock.lock(); defer { lock.unlock() }
-        let generation = wakeGeneration
-        while count == 0 && !closed && generation == wakeGeneration {
+        defer { wakePending = false }
+        while count == 0 && !closed && !wakePending {
             if let deadline {
                 if !lock.wait(untilMonotonicNanoseconds: deadline) && count == 0 { return [] }
             } else {
@@ -129,7 +130,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// Makes a consumer blocked in `take` return (possibly with nothing), e.g.
     /// because work arrived on another path.
     public func wake() {
-        lock.withLock { wakeGeneration &+= 1; lock.broadcast() }
+        lock.withLock { wakePending = true; lock.broadcast() }
     }
 
     /// After close, `put` and `offer` refuse, and `take` returns what is left then empty arrays.

@@ -33,6 +33,15 @@ public final class OwnerThread: @unchecked Sendable {
         thread = t
     }
 
+    /// Starts a thread nobody will join: its resources go back to the system when the body returns.
+    public func startDetached() {
+        start()
+        if let t = thread {
+            pthread_detach(t)
+            thread = nil
+        }
+    }
+
     /// Blocks the caller until the body has returned.
     public func join() {
         guard let t = thread else { return }

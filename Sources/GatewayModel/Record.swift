@@ -42,6 +42,8 @@ public struct SequenceGap: Sendable, Equatable {
         case notHeld = "not_held"
         /// Records were purged by an operator before they were sent.
         case purged
+        /// The buffer could not be written (locked, I/O error) and the bounded memory queue overflowed.
+        case writeFailed = "write_failed"
     }
     public var store: String
     public var from: UInt64

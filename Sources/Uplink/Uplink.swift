@@ -162,6 +162,15 @@ public final class Uplink: @unchecked Sendable {
         }
     }
 
+    /// Everything up to `seq` that is still unsent is the backlog's to send (for
+    /// records committed before this uplink was attached to the store's output).
+    public func takeBacklog(through seq: UInt64) {
+        mailboxLock.withLock {
+            spillThrough = max(spillThrough, seq)
+            mailboxLock.broadcast()
+        }
+    }
+
     /// The store recorded a gap: announce it.
     public func gapsChanged() {
         mailboxLock.withLock { mailboxGapsChanged = true; mailboxLock.broadcast() }
@@ -244,7 +253,9 @@ public final class Uplink: @unchecked Sendable {
 
             // Sleep until something arrives or the next batch is due (at most 1 s).
             var wake = now + 1_000_000_000
-            if let oldest = live.values.map(\.openedMonotonic).min() {
+            // A due batch can go only when the window has room; until then the next PUBACK wakes us
+            // (waiting for an overdue deadline would return at once and spin).
+            if inflight.count < settings.maxInflightMessages, let oldest = live.values.map(\.openedMonotonic).min() {
                 wake = min(wake, oldest + UInt64(settings.batchMaxDelay.nanoseconds))
             }
             if connected && (!backlogDrained || !resends.isEmpty) && inflight.count < settings.maxInflightMessages {
@@ -324,12 +335,15 @@ public final class Uplink: @unchecked Sendable {
             guard topic == topicBase + Uplink.resendTopicSuffix else { return }
             do {
                 let request = try JSONDecoder().decode(ResendRequest.self, from: Data(payload))
-                guard request.from <= request.to else { throw UplinkError.setup("from > to") }
+                // seq starts at 1; a request past the int64 range (or reversed) is not a range anyone holds.
+                guard request.from >= 1, request.from <= request.to, request.to <= UInt64(Int64.max) else {
+                    throw UplinkError.setup("from must be 1 or more and not above to")
+                }
                 logger.notice("resend requested", metadata: ["store": "\(request.store)", "from": "\(request.from)", "to": "\(request.to)"])
                 ledger.resendRequested(store: request.store, from: request.from, to: request.to)
                 resends.append(request)
             } catch {
-                logger.warning("ignoring a malformed cmd/resend (expected {\"store\":\"...\",\"from\":N,\"to\":M})",
+                logger.warning("ignoring a malformed cmd/resend (expected {\"store\":\"...\",\"from\":N,\"to\":M} with 1 <= N <= M)",
                                metadata: ["payload": "\(String(decoding: payload.prefix(200), as: UTF8.self))"])
             }
         case .log(let level, let text):
@@ -450,7 +464,8 @@ public final class Uplink: @unchecked Sendable {
         guard var job = resends.first else { return }
         if job.store != storeID {
             // Another (older) store: nothing of it is held here.
-            announceTransientGap(SequenceGap(store: job.store, from: job.from, to: job.to, count: job.to - job.from + 1, reason: .notHeld), now: now)
+            announceTransientGap(SequenceGap(store: job.store, from: job.from, to: job.to, count: (job.to - job.from).addingReportingOverflow(1).partialValue,
+                                             reason: .notHeld), now: now)
             resends.removeFirst()
             return
         }

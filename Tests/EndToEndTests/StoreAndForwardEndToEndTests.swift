@@ -189,8 +189,21 @@ final class StoreAndForwardEndToEndTests: XCTestCase {
             let notHeld = later.contains { $0.topic.hasSuffix("/gaps") && $0.payload.contains("not_held") && $0.payload.contains("\"from\":\(evicted.from)") }
             return resent && notHeld
         }, "resend answers missing: \(sub.messages.dropFirst(beforeCount).map(\.payload).prefix(5))")
+        // Ranges no store holds, even retained ones replayed at every connect, are refused, never a crash.
+        for payload in ["{\"store\":\"other\",\"from\":0,\"to\":18446744073709551615}",
+                        "{\"store\":\"\(store)\",\"from\":1,\"to\":9223372036854775808}"] {
+            let r = try ChildProcess.run(pub, ["-h", "127.0.0.1", "-p", String(port), "-q", "1", "-r", "-t", "t/gw-test/cmd/resend", "-m", payload])
+            XCTAssertEqual(r.status, 0)
+        }
+        XCTAssertNotNil(gw.child?.waitForLine(containing: "ignoring a malformed cmd/resend", timeout: 10))
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertTrue(gw.child!.isRunning, "an extreme resend range crashed gatewayd: \(gw.log)")
         XCTAssertEqual(gw.terminate(), 0)
-        // Both requests are in the audit log.
+        try gw.start()  // the retained request comes back at connect
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertTrue(gw.child!.isRunning, "a retained extreme resend range crashed gatewayd at start")
+        XCTAssertEqual(gw.terminate(), 0)
+        // Both accepted requests are in the audit log.
         XCTAssertEqual(try sqlite(gw.bufferPath, "SELECT count(*) FROM audit WHERE action = 'resend'"), "2")
     }
 
@@ -250,8 +263,11 @@ final class StoreAndForwardEndToEndTests: XCTestCase {
         let filler = mountPoint + "/filler"
         _ = try? ChildProcess.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k"])
         XCTAssertNotNil(gw.child?.waitForLine(containing: "disk full", timeout: 30), "disk full not noticed: \(gw.log)")
-        Thread.sleep(forTimeInterval: 3)
+        // Longer than the store writer's watchdog window: a full disk is not a stall (a restart
+        // by systemd would lose what the writer holds in memory and fix nothing).
+        Thread.sleep(forTimeInterval: 12)
         XCTAssertTrue(gw.child!.isRunning, "gatewayd died on a full disk: \(gw.log)")
+        XCTAssertFalse(gw.log.contains("store writer made no progress"), "a full disk was reported as a stalled writer")
         try FileManager.default.removeItem(atPath: filler)
         XCTAssertNotNil(gw.child?.waitForLine(containing: "disk has space again", timeout: 30), "no recovery: \(gw.log)")
         Thread.sleep(forTimeInterval: 2)
