@@ -56,8 +56,16 @@ extension ConfigDocument {
                     section.report("kind", "a device on serial-line bus \(ConfigValue.quote(busName ?? "")) must be a parking_detector (the only serial-line protocol is parking); found \(ConfigValue.quote(device.kind.rawValue))")
                     usable = false
                 }
-                for key in ["unit_id", "interval", "profile", "point"] where section.has(key) {
+                for key in ["unit_id", "interval", "point"] where section.has(key) {
                     section.report(key, "only used by Modbus devices; parking detectors push their own frames, so remove \(key)")
+                }
+                if section.has("profile"), let profile = section.string("profile") {
+                    if DeviceProfiles.lineProfiles[profile] != nil {
+                        device.profile = profile
+                    } else {
+                        section.report("profile", "\(ConfigValue.quote(profile)) is not a parking detector profile; a device on a serial-line bus takes profile = \"\(DeviceProfiles.lineProfileNames.joined(separator: "\" or \""))\" or none")
+                        usable = false
+                    }
                 }
                 if let bay = section.requiredString("bay", "the detector's bay id as it appears in its frames, e.g. bay = \"A-017\"") {
                     if let problem = ConfigDocument.bayProblem(bay) {
@@ -145,6 +153,9 @@ extension ConfigDocument {
                     device.points = points
                     device.pointNames = points.map(\.name)
                     profileKind = DeviceProfiles.kind(for: profile)
+                } else if DeviceProfiles.lineProfiles[profile] != nil {
+                    section.report("profile", "profile \(ConfigValue.quote(profile)) is for parking detectors on a serial-line bus, not Modbus devices")
+                    device.usable = false
                 } else {
                     var message = "unknown profile \(ConfigValue.quote(profile))"
                     if let guess = Spelling.closest(to: profile, among: DeviceProfiles.names) { message += " (did you mean \"\(guess)\"?)" }

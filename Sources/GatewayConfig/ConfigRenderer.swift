@@ -97,6 +97,7 @@ public enum ConfigRenderer {
             out.key("kind", string: device.kind.rawValue)
             if serialBuses.contains(device.bus) {
                 if let bay = device.bay { out.key("bay", string: bay) }
+                if let profile = device.profile { out.key("profile", string: profile) }
                 continue
             }
             out.key("unit_id", int: device.unitID)

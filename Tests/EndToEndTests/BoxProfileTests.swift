@@ -251,6 +251,7 @@ final class BoxProfileTests: XCTestCase {
         id = "bay-p-001"
         bus = "row-p"
         kind = "parking_detector"
+        profile = "parking-pkd"
         bay = "P-001"
         """, directory: dir)
         try gw.start()

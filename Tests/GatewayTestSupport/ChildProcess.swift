@@ -34,9 +34,37 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.collect(h.availableData, stderr: false) }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.collect(h.availableData, stderr: true) }
         try process.run()
+        // One reader per pipe, reading to end of file, so nothing the child wrote is ever cut off.
+        for (pipe, isStderr) in [(stdoutPipe, false), (stderrPipe, true)] {
+            let done = DispatchSemaphore(value: 0)
+            readersDone.append(done)
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread { [weak self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    self?.collect(data, stderr: isStderr)
+                }
+                self?.finishPartialLine(stderr: isStderr)
+                done.signal()
+            }
+        }
+    }
+
+    private var readersDone: [DispatchSemaphore] = []
+
+    /// Waits (bounded) until both pipes reached end of file.
+    private func waitForOutput(timeout: TimeInterval) {
+        for done in readersDone { _ = done.wait(timeout: .now() + timeout) }
+    }
+
+    private func finishPartialLine(stderr: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        let rest = stderr ? errPartial : outPartial
+        guard !rest.isEmpty else { return }
+        let line = String(decoding: rest, as: UTF8.self)
+        if stderr { err.append(line); errPartial = Data() } else { out.append(line); outPartial = Data() }
     }
 
     deinit {
@@ -104,8 +132,7 @@ public final class ChildProcess: @unchecked Sendable {
             p.kill9()
             throw NSError(domain: "ChildProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(executable) did not finish within \(timeout) s"])
         }
-        // Let the readability handlers deliver the tail of the output.
-        usleep(100_000)
+        p.waitForOutput(timeout: 10)
         return (status, p.stdoutLines.joined(separator: "\n"), p.stderrLines.joined(separator: "\n"))
     }
 }
