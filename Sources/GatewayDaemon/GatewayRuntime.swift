@@ -29,6 +29,8 @@ final class GatewayRuntime: @unchecked Sendable {
     private(set) var store: BufferStore?
     private(set) var catalog = PointCatalog([])
     private(set) var buses: [FieldBus] = []
+    /// Test seam only (GATEWAYD_TEST_STALL_BUS): released before the buses are joined.
+    private var stallingSinks: [StallingSink] = []
     private(set) var uplink: Uplink?
     private var detection: DetectionEngine?
     private let router = CommitRouter()
@@ -98,12 +100,20 @@ final class GatewayRuntime: @unchecked Sendable {
         uplink?.takeBacklog(through: store.statistics().lastSeq)
 
         let sink = StoreIngress(store: store, catalog: catalog, logger: logger)
+        let stallSeam = StallingSink.requested()
         var started: [FieldBus] = []
         for bus in c.buses {
             let devices = c.devices.filter { $0.bus == bus.name }.map { d in
                 BusDevice(configuration: d, pointIDs: DevicePoints.points(for: d).map { catalog.id(device: d.id, point: $0.name) ?? -1 })
             }
-            let fieldBus = FieldBus(configuration: bus, devices: devices, sink: sink, clock: clock,
+            var busSink: ReadingSink = sink
+            if let seam = stallSeam, seam.bus == bus.name {
+                let stalling = StallingSink(wrapping: sink, stallAfter: seam.after, clock: clock)
+                logger.warning("test seam: bus \(bus.name) will stall after \(ConfigUnits.text(seam.after)) (GATEWAYD_TEST_STALL_BUS)")
+                lock.withLock { stallingSinks.append(stalling) }
+                busSink = stalling
+            }
+            let fieldBus = FieldBus(configuration: bus, devices: devices, sink: busSink, clock: clock,
                                     logger: logger.with(label: "bus.\(bus.name)"))
             fieldBus.start()
             started.append(fieldBus)
@@ -116,7 +126,8 @@ final class GatewayRuntime: @unchecked Sendable {
 
     /// Stops buses and uplink after committing what the buses polled; the store stays open.
     private func stopPipeline(drainTimeout: Duration) {
-        let (buses, uplink) = lock.withLock { (self.buses, self.uplink) }
+        let (buses, uplink, stalled) = lock.withLock { (self.buses, self.uplink, self.stallingSinks) }
+        for s in stalled { s.release() }
         for b in buses { b.stop() }
         lock.withLock { self.buses = [] }
         if let store {
