@@ -1,2 +1,0 @@
-import XCTest
-final class GatewayModelTestsPlaceholder: XCTestCase { func testBuilds() {} }
