@@ -47,6 +47,9 @@ final class AlarmsAndEventsEndToEndTests: XCTestCase {
         let cleared = sub.json(topicContaining: "/alarms/pressure").last!
         XCTAssertEqual(cleared["id"] as? String, raised["id"] as? String, "raise and clear share one alarm id")
         XCTAssertEqual(gw.terminate(), 0)
+        // Detector state is kept in the buffer at shutdown, so learning survives a restart.
+        let saved = try ChildProcess.run(TestPaths.systemProgram("sqlite3"), [gw.bufferPath, "SELECT key FROM detector_state"])
+        XCTAssertTrue(saved.stdout.contains("range:pressure:pressure_bar"), "no detector state saved: \(saved.stdout) \(saved.stderr)")
 
         // Alarms share the readings' seq space: no holes across both.
         let seqs = sub.allSeqs
