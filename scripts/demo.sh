@@ -18,7 +18,9 @@ cleanup() {
   echo "stopping the demo…"
   # gatewayd first, so it can publish status offline and commit its buffer.
   [ -n "${GATEWAYD_PID:-}" ] && kill -TERM "$GATEWAYD_PID" 2>/dev/null && wait "$GATEWAYD_PID" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5  # let the viewer print the offline status
+  # Each helper leads its own session: signal the whole group (the pipelines inside it too).
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "buffer kept in $DEMO/data (inspect with: $BIN/gatewayctl buffer stats --config configs/demo.toml)"
 }
@@ -37,16 +39,18 @@ allow_anonymous true
 persistence false
 $( [ "$(id -u)" = 0 ] && echo "user root" )
 CONF
-mosquitto -c "$DEMO/mosquitto.conf" > "$DEMO/mosquitto.log" 2>&1 & pids+=($!)
+# Broker, simulator and viewer run in sessions of their own, so Ctrl-C reaches only gatewayd
+# and this script: the broker must outlive gatewayd to carry its `offline` status.
+setsid mosquitto -c "$DEMO/mosquitto.conf" > "$DEMO/mosquitto.log" 2>&1 & pids+=($!)
 # The simulator reads console commands on stdin; keep it open (sleep) so it never sees EOF.
-sleep infinity | "$BIN/gateway-sim" modbus --tcp 127.0.0.1:$SIM_PORT --time-scale "$TIME_SCALE" --leak-after "$LEAK_AFTER" \
+setsid sh -c 'sleep infinity | "$0" "$@"' "$BIN/gateway-sim" modbus --tcp 127.0.0.1:$SIM_PORT --time-scale "$TIME_SCALE" --leak-after "$LEAK_AFTER" \
   > "$DEMO/sim.log" 2>&1 & pids+=($!)
 for _ in $(seq 50); do grep -q ready "$DEMO/sim.log" 2>/dev/null && break; sleep 0.1; done
 
 echo "gatewayd demo — broker mqtt://127.0.0.1:$BROKER_PORT, simulator 127.0.0.1:$SIM_PORT (time ×$TIME_SCALE, leak after $LEAK_AFTER)"
 echo "logs: $DEMO/gatewayd.log $DEMO/sim.log $DEMO/mosquitto.log — Ctrl-C stops everything"
 echo
-mosquitto_sub -h 127.0.0.1 -p $BROKER_PORT -q 1 -t 'demo/#' -v | python3 scripts/demo-view.py & pids+=($!)
+setsid sh -c "mosquitto_sub -h 127.0.0.1 -p $BROKER_PORT -q 1 -t 'demo/#' -v | python3 scripts/demo-view.py" & pids+=($!)
 sleep 0.3
 "$BIN/gatewayd" --config configs/demo.toml 2> "$DEMO/gatewayd.log" & GATEWAYD_PID=$!
 wait "$GATEWAYD_PID"
