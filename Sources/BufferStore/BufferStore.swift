@@ -392,6 +392,21 @@ public final class BufferStore: @unchecked Sendable {
 
     private lazy var insertRecord: SQLiteStatement = try! connection.prepare(
         "INSERT INTO records(seq, kind, point_id, ts, value, quality, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    /// Rows per multi-row INSERT (7 parameters each; well under SQLite's 32766-parameter limit).
+    static let rowsPerInsert = 32
+    private lazy var insertRecordBlock: SQLiteStatement = try! connection.prepare(
+        "INSERT INTO records(seq, kind, point_id, ts, value, quality, detail) VALUES "
+            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: BufferStore.rowsPerInsert).joined(separator: ", "))
+
+    private func bindRecord(_ s: SQLiteStatement, _ r: StoredRecord, at base: Int32) {
+        s.bind(base + 1, Int64(r.seq))
+        s.bind(base + 2, Int64(r.kind.rawValue))
+        s.bind(base + 3, Int64(r.pointID))
+        s.bind(base + 4, r.timestampMilliseconds)
+        s.bind(base + 5, r.value)
+        s.bind(base + 6, Int64(r.quality.rawValue))
+        s.bind(base + 7, r.detail)
+    }
     private lazy var markSent: SQLiteStatement = try! connection.prepare("UPDATE records SET sent = 1 WHERE seq = ? AND sent = 0")
     private lazy var markSentRange: SQLiteStatement = try! connection.prepare("UPDATE records SET sent = 1 WHERE seq BETWEEN ? AND ? AND sent = 0")
     private lazy var updateLastSeq: SQLiteStatement = try! connection.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'")
@@ -511,15 +526,18 @@ public final class BufferStore: @unchecked Sendable {
                 for g in gapsToWrite {
                     recordedGaps.append(StoredGap(id: try writeGap(g, at: wallNow), gap: g))
                 }
-                for r in toWrite {
-                    insertRecord.bind(1, Int64(r.seq))
-                    insertRecord.bind(2, Int64(r.kind.rawValue))
-                    insertRecord.bind(3, Int64(r.pointID))
-                    insertRecord.bind(4, r.timestampMilliseconds)
-                    insertRecord.bind(5, r.value)
-                    insertRecord.bind(6, Int64(r.quality.rawValue))
-                    insertRecord.bind(7, r.detail)
+                // Whole blocks of rows per statement (less per-statement work), then the rest one by one.
+                var i = 0
+                let block = BufferStore.rowsPerInsert
+                while toWrite.count - i >= block {
+                    for k in 0..<block { bindRecord(insertRecordBlock, toWrite[i + k], at: Int32(k * 7)) }
+                    try insertRecordBlock.run()
+                    i += block
+                }
+                while i < toWrite.count {
+                    bindRecord(insertRecord, toWrite[i], at: 0)
                     try insertRecord.run()
+                    i += 1
                 }
                 for (record, a) in alarms {
                     upsertAlarm.bind(1, a.alarmID)
