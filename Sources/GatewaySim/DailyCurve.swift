@@ -85,3 +85,31 @@ struct Totaliser {
         lastSeconds = seconds
     }
 }
+
+/// One metered inlet of the simulated water network: its flow (m3/h) and a
+/// totaliser (litres) that only grows. The water meter maps present it in
+/// their own register layouts.
+final class MeteredInlet {
+    let unitID: UInt8
+    private let network: WaterNetworkModel
+    private var volume: Totaliser
+
+    init(unitID: UInt8, network: WaterNetworkModel, startVolumeLitres: Double, startSeconds: Double) {
+        self.unitID = unitID
+        self.network = network
+        // Registered as one of the network's meters: its flow feeds the pressure model too.
+        network.addMeter(unitID: unitID)
+        volume = Totaliser(value: startVolumeLitres, atSeconds: startSeconds)
+    }
+
+    func flowM3h(atSeconds t: Double) -> Double { network.meteredFlowM3h(unitID: unitID, atSeconds: t) }
+
+    /// Brings the totaliser up to `t` (the simulation calls this before the leak changes) and returns it, in litres.
+    @discardableResult
+    func volumeLitres(atSeconds t: Double) -> Double {
+        let unitID = self.unitID, network = self.network
+        // m3/h → litres per second.
+        volume.advance(to: t) { s in network.meteredFlowM3h(unitID: unitID, atSeconds: s) / 3.6 }
+        return volume.value
+    }
+}

@@ -84,8 +84,8 @@ final class ModbusPlant {
 
     private func advanceTotalisers(to t: Double) {
         for unit in units {
-            (unit.map as? WaterRegisterMap)?.advanceVolume(to: t)
-            (unit.map as? UltradWaterMeterRegisterMap)?.advanceVolume(to: t)
+            (unit.map as? WaterRegisterMap)?.inlet.volumeLitres(atSeconds: t)
+            (unit.map as? UltradWaterMeterRegisterMap)?.inlet.volumeLitres(atSeconds: t)
         }
     }
 }

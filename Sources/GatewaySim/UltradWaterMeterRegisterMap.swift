@@ -22,34 +22,22 @@ final class UltradWaterMeterRegisterMap: RegisterMap {
     static let batteryMillivolts = 3_600
 
     let layout = RegisterLayout(holdingRegisters: 0..<17)
-    private let unitID: UInt8
-    private let network: WaterNetworkModel
+    let inlet: MeteredInlet
     private let startSeconds: Double
-    private var volume: Totaliser
 
     init(unitID: UInt8, network: WaterNetworkModel, startSeconds: Double) {
-        self.unitID = unitID
-        self.network = network
         self.startSeconds = startSeconds
-        // The meter is one of the network's metered inlets: its flow feeds the pressure model too.
-        network.addMeter(unitID: unitID)
-        volume = Totaliser(value: UltradWaterMeterRegisterMap.startVolumeLitres, atSeconds: startSeconds)
+        inlet = MeteredInlet(unitID: unitID, network: network, startVolumeLitres: UltradWaterMeterRegisterMap.startVolumeLitres,
+                             startSeconds: startSeconds)
     }
 
     func reset(_ mapping: RegisterMapping) {
         for a in layout.holdingRegisters { mapping[.holding, a] = 0 }
     }
 
-    /// Brings the totaliser up to `t`; called before the leak changes.
-    func advanceVolume(to t: Double) {
-        let unitID = self.unitID, network = self.network
-        volume.advance(to: t) { s in network.meteredFlowM3h(unitID: unitID, atSeconds: s) / 3.6 }
-    }
-
     func refresh(_ mapping: RegisterMapping, atSeconds t: Double) {
-        let flow = network.meteredFlowM3h(unitID: unitID, atSeconds: t)
-        advanceVolume(to: t)
-        let litres = volume.value
+        let flow = inlet.flowM3h(atSeconds: t)
+        let litres = inlet.volumeLitres(atSeconds: t)
         let wholeM3 = (litres / 1000).rounded(.down)
         let millilitres = ((litres - wholeM3 * 1000) * 1000).rounded(.down)
         setInt32(mapping, Address.flowLitresPerHour, Int((flow * 1000).rounded()))
