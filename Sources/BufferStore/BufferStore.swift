@@ -127,9 +127,8 @@ public final class BufferStore: @unchecked Sendable {
         case audit(action: String, detail: String, rows: Int64, actor: AuditActor, atMilliseconds: Int64)
     }
 
-    /// How long a `normal` store may go without an fsync of its WAL: the most a power cut can lose.
-    public static let normalSyncInterval: Duration = .seconds(1)
-    /// A sync is started this early so that, with the writer waking twice a second, none is late.
+    /// A `normal` store fsyncs its WAL this long after the last sync at the latest once commits
+    /// wait for it; with the writer waking twice a second, no gap exceeds one second.
     static let syncDueNanoseconds: UInt64 = 500_000_000
 
     // MARK: Opening
@@ -380,7 +379,6 @@ public final class BufferStore: @unchecked Sendable {
         lock.withLock { stats }
     }
 
-    public var queueDepth: Int { ingress.depth }
 
     private func enqueueControl(_ c: Control) {
         lock.withLock { inbox.append(c) }
