@@ -1,4 +1,3 @@
-import Foundation
 import GatewayModel
 
 #if canImport(Glibc)
@@ -43,7 +42,7 @@ public struct ControlClient: Sendable {
         case let e: throw ControlChannelError.io(path: path, reason: UnixSocket.errorText(e))
         }
         UnixSocket.setTimeouts(fd, seconds: timeoutSeconds)
-        var bytes = Array(try JSONEncoder().encode(request))
+        var bytes = try JSONValueEncoder().encodeBytes(request)
         bytes.append(0x0A)
         if let e = UnixSocket.writeAll(fd, bytes) {
             throw ControlChannelError.io(path: path, reason: "sending the request: \(UnixSocket.errorText(e))")
@@ -51,7 +50,7 @@ public struct ControlClient: Sendable {
         switch UnixSocket.readLine(fd, limit: 16 << 20) {
         case .line(let line):
             do {
-                return try JSONDecoder().decode(ControlResponse.self, from: Data(line))
+                return try JSONValueDecoder().decode(ControlResponse.self, from: line)
             } catch {
                 throw ControlChannelError.badMessage("\(error)")
             }

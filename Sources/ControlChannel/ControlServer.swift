@@ -1,5 +1,4 @@
 import Drivers
-import Foundation
 import GatewayModel
 
 #if canImport(Glibc)
@@ -110,7 +109,7 @@ public final class ControlServer: @unchecked Sendable {
         let response: ControlResponse
         switch UnixSocket.readLine(fd, limit: 1 << 20) {
         case .line(let line):
-            if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) {
+            if let request = try? JSONValueDecoder().decode(ControlRequest.self, from: line) {
                 response = answer(request)
             } else {
                 response = ControlResponse(error: "malformed request (expected one line of JSON)")
@@ -118,9 +117,9 @@ public final class ControlServer: @unchecked Sendable {
         case .closed, .failed, .tooLong:
             return
         }
-        guard var bytes = try? JSONEncoder().encode(response) else { return }
+        guard var bytes = try? JSONValueEncoder().encodeBytes(response) else { return }
         bytes.append(0x0A)
-        if let e = UnixSocket.writeAll(fd, Array(bytes)) {
+        if let e = UnixSocket.writeAll(fd, bytes) {
             log("control socket: could not send an answer: \(UnixSocket.errorText(e))")
         }
     }

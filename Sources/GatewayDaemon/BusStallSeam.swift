@@ -1,5 +1,4 @@
 import Drivers
-import Foundation
 import GatewayModel
 
 /// Test seam for the watchdog: `GATEWAYD_TEST_STALL_BUS=NAME@SECONDS` makes bus
@@ -13,7 +12,7 @@ final class StallingSink: ReadingSink, @unchecked Sendable {
     private let gate = Latch()
 
     /// The bus name and delay from the environment, if the seam is asked for.
-    static func requested(environment: [String: String] = ProcessInfo.processInfo.environment) -> (bus: String, after: Duration)? {
+    static func requested(environment: [String: String] = ProcessEnvironment.variables()) -> (bus: String, after: Duration)? {
         guard let value = environment["GATEWAYD_TEST_STALL_BUS"], !value.isEmpty else { return nil }
         let parts = value.split(separator: "@", maxSplits: 1)
         let seconds = parts.count == 2 ? Double(parts[1]) ?? 0 : 0

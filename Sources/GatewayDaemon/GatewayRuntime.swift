@@ -2,7 +2,6 @@ import BufferStore
 import ControlChannel
 import Detection
 import Drivers
-import Foundation
 import GatewayModel
 import Logging
 import Uplink
@@ -25,7 +24,7 @@ final class GatewayRuntime: @unchecked Sendable {
     private(set) var configuration: GatewayConfiguration
     let logger: Logger
     let clock: GatewayClock
-    private let lock = NSLock()
+    private let lock = ConditionLock()
     private(set) var store: BufferStore?
     private(set) var catalog = PointCatalog([])
     private(set) var buses: [FieldBus] = []
@@ -52,7 +51,7 @@ final class GatewayRuntime: @unchecked Sendable {
     func start() throws {
         startedAtMilliseconds = clock.wallMilliseconds()
         let c = configuration
-        try FileManager.default.createDirectory(atPath: c.gateway.dataDirectory, withIntermediateDirectories: true)
+        try PlainFile.makeDirectories(c.gateway.dataDirectory)
         let store = try BufferStore.open(path: c.gateway.bufferPath, settings: c.buffer, clock: clock,
                                          logger: logger.with(label: "store"))
         for note in store.openingNotes { logger.warning("\(note)") }
@@ -81,7 +80,7 @@ final class GatewayRuntime: @unchecked Sendable {
         let lastSeq = store.statistics().lastSeq
         var uplink: Uplink?
         if var u = c.uplink {
-            u.passwordFile = try MQTTPassword.resolve(settings: u, environment: ProcessInfo.processInfo.environment,
+            u.passwordFile = try MQTTPassword.resolve(settings: u, environment: ProcessEnvironment.variables(),
                                                       logger: logger)
             let reader = try BufferReader(path: c.gateway.bufferPath)
             let backlog = StoreBacklog(reader: reader, store: store)
@@ -159,8 +158,8 @@ final class GatewayRuntime: @unchecked Sendable {
         next.control = configuration.control
         // Problems a technician must fix are found before anything is stopped.
         if let u = next.uplink, u.username != nil,
-           let file = try MQTTPassword.resolve(settings: u, environment: ProcessInfo.processInfo.environment, logger: logger),
-           !FileManager.default.isReadableFile(atPath: file) {
+           let file = try MQTTPassword.resolve(settings: u, environment: ProcessEnvironment.variables(), logger: logger),
+           !PlainFile.isReadable(file) {
             throw ReloadError.unreadablePassword(file)
         }
 

@@ -1,5 +1,4 @@
 import BufferStore
-import Foundation
 import GatewayConfig
 import GatewayModel
 import Logging

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import GatewayConfig
 import GatewayModel
 import Logging
@@ -44,8 +43,7 @@ struct Gatewayd: AsyncParsableCommand {
             }
         }
         if let dir = metricsTextfile {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard PlainFile.isDirectory(dir) else {
                 throw ValidationError("--metrics-textfile \(dir): no such directory (create it, writable by the gatewayd user)")
             }
         }
@@ -66,7 +64,7 @@ struct Gatewayd: AsyncParsableCommand {
             configuration = try ConfigReader.load(path: config)
         } catch let problems as ConfigProblems {
             logger.critical("the configuration has problems; not starting", metadata: ["config": "\(config)"])
-            FileHandle.standardError.write(Data((problems.description + "\n").utf8))
+            StandardError.write(problems.description + "\n")
             throw ExitCode(1)
         }
         let runtime = GatewayRuntime(configuration: configuration, clock: SystemClock(trust: configuration.gateway.clockTrust), logger: logger)

@@ -1,6 +1,5 @@
 import BufferStore
 import Drivers
-import Foundation
 import GatewayModel
 import Logging
 import Uplink

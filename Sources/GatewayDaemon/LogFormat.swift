@@ -1,5 +1,9 @@
-import Foundation
+import GatewayModel
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One line per event on stderr: `2026-11-22T10:00:00.123Z warning store: message key=value`.
 /// Under systemd (JOURNAL_STREAM set) the line starts with a syslog priority
@@ -8,7 +12,7 @@ struct GatewayLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-    static let underJournald = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    static let underJournald = ProcessEnvironment.value("JOURNAL_STREAM") != nil
 
     init(label: String) { self.label = label }
 
@@ -34,7 +38,7 @@ struct GatewayLogHandler: LogHandler {
             text += " \(key)=" + (v.contains(" ") || v.isEmpty ? "\"\(v)\"" : v)
         }
         text += "\n"
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardError.write(text)
     }
 
     static func syslogPriority(_ level: Logger.Level) -> Int {
@@ -54,7 +58,13 @@ struct GatewayLogHandler: LogHandler {
         var tmv = tm()
         var secs = ts.tv_sec
         gmtime_r(&secs, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-                      tmv.tm_hour, tmv.tm_min, tmv.tm_sec, ts.tv_nsec / 1_000_000)
+        return "\(digits(tmv.tm_year + 1900, 4))-\(digits(tmv.tm_mon + 1, 2))-\(digits(tmv.tm_mday, 2))T"
+            + "\(digits(tmv.tm_hour, 2)):\(digits(tmv.tm_min, 2)):\(digits(tmv.tm_sec, 2)).\(digits(ts.tv_nsec / 1_000_000, 3))Z"
+    }
+
+    /// `n` in decimal, zero-padded to `width` (what `%0Nd` did, for the non-negative fields of a timestamp).
+    static func digits<T: BinaryInteger>(_ n: T, _ width: Int) -> String {
+        let text = String(n)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }

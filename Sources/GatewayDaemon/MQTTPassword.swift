@@ -1,4 +1,3 @@
-import Foundation
 import GatewayModel
 import Logging
 
@@ -24,10 +23,10 @@ enum MQTTPassword {
             guard let credentials else { throw MQTTPasswordError.noCredentialsDirectory(name) }
             return credentials + "/" + name
         }
-        if let file = settings.passwordFile, FileManager.default.fileExists(atPath: file) { return file }
+        if let file = settings.passwordFile, PlainFile.exists(file) { return file }
         if settings.username != nil, let credentials {
             let candidate = credentials + "/" + defaultCredential
-            if FileManager.default.fileExists(atPath: candidate) {
+            if PlainFile.exists(candidate) {
                 logger.info("MQTT password from the systemd credential", metadata: [
                     "credential": "\(defaultCredential)", "password_file": "\(settings.passwordFile ?? "(none)")"])
                 return candidate

@@ -3,7 +3,6 @@ import Detection
 import Drivers
 import GatewayModel
 import Logging
-import Foundation
 import Uplink
 
 /// Bus threads → the store's bounded ingress queue. Blocks the bus when the
@@ -44,7 +43,7 @@ final class StoreIngress: ReadingSink, @unchecked Sendable {
 final class CommitRouter: CommitObserver, @unchecked Sendable {
     // Invariant: every stored property is read and written under `lock`;
     // calls out (detection, store, uplink) happen with the references copied out.
-    private let lock = NSLock()
+    private let lock = ConditionLock()
     private var detection: DetectionEngine?
     private weak var store: BufferStore?
     private var uplink: Uplink?

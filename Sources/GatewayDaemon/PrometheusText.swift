@@ -1,4 +1,8 @@
-import Foundation
+import GatewayModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Prometheus text exposition format (version 0.0.4), as node_exporter's
 /// textfile collector reads it: `# HELP`, `# TYPE`, then one sample a line.
@@ -23,8 +27,17 @@ struct PrometheusText {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
     }
 
     static func format(_ v: Double) -> String {
@@ -43,18 +56,17 @@ struct MetricsTextfile {
     var path: String { directory + "/gatewayd.prom" }
 
     func write(_ text: String) throws {
-        let temporary = directory + "/.gatewayd.prom.\(getpid()).tmp"
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                unlink(temporary)
-                throw MetricsTextfileError.cannotWrite(path: path, reason: reason)
+            // No fsync: a metrics file lost in a power cut is rewritten at the next interval,
+            // and a flash card need not pay a sync every few seconds for it.
+            try PlainFile.replace(path, with: Array(text.utf8), sync: false)
+        } catch let e as PlainFileError {
+            let failed: String
+            switch e {
+            case .cannotRename: failed = path
+            case .cannotOpen(let p, _), .cannotWrite(let p, _), .cannotRead(let p, _), .cannotCreateDirectory(let p, _), .tooLarge(let p, _): failed = p
             }
-        } catch let e as MetricsTextfileError {
-            throw e
-        } catch {
-            throw MetricsTextfileError.cannotWrite(path: temporary, reason: "\(error.localizedDescription)")
+            throw MetricsTextfileError.cannotWrite(path: failed, reason: e.errno.map(SystemCall.errorText) ?? "\(e)")
         }
     }
 }

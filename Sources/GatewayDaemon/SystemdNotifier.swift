@@ -1,4 +1,3 @@
-import Foundation
 import GatewayModel
 
 #if canImport(Glibc)
@@ -19,7 +18,7 @@ final class SystemdNotifier: @unchecked Sendable {
 
     var isActive: Bool { fd >= 0 }
 
-    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(environment: [String: String] = ProcessEnvironment.variables()) {
         var interval: UInt64?
         if let usec = environment["WATCHDOG_USEC"].flatMap(UInt64.init), usec > 0 {
             // WATCHDOG_PID, when set, names the process meant to ping: not us → no pings.

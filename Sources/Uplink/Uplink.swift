@@ -1,6 +1,9 @@
-import Foundation
 import GatewayModel
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The MQTT uplink: batches live records per device, drains the backlog after
 /// an outage, answers `cmd/resend`, announces gaps, and reports every PUBACK to
@@ -76,10 +79,42 @@ public final class Uplink: @unchecked Sendable {
         var publishedMonotonic: UInt64
     }
 
-    struct ResendRequest: Decodable, Equatable {
+    /// A `cmd/resend` payload: `{"store":"...","from":N,"to":M}`. Members it
+    /// does not know are ignored (a newer tool may send more); the three it
+    /// needs must be there with these kinds.
+    struct ResendRequest: Equatable {
         var store: String
         var from: UInt64
         var to: UInt64
+
+        init(store: String, from: UInt64, to: UInt64) {
+            self.store = store
+            self.from = from
+            self.to = to
+        }
+
+        /// - Throws: `JSONError` saying what is wrong (not JSON, a member missing, a wrong kind, a negative number).
+        init(payload: [UInt8]) throws {
+            guard case .object(let object) = try JSONValue.parse(payload) else {
+                throw JSONError.typeMismatch(path: "", expected: "an object", found: "something else")
+            }
+            guard let store = object["store"] else { throw JSONError.missingKey(path: "", key: "store") }
+            guard case .string(let s) = store else {
+                throw JSONError.typeMismatch(path: "store", expected: "a string", found: store.kindText)
+            }
+            self.init(store: s, from: try ResendRequest.sequenceNumber(object, "from"), to: try ResendRequest.sequenceNumber(object, "to"))
+        }
+
+        private static func sequenceNumber(_ object: JSONObject, _ key: String) throws -> UInt64 {
+            guard let v = object[key] else { throw JSONError.missingKey(path: "", key: key) }
+            do {
+                return try JSONValueDecoder().decode(UInt64.self, from: v)
+            } catch JSONError.typeMismatch(_, let expected, let found) {
+                throw JSONError.typeMismatch(path: key, expected: expected, found: found)
+            } catch JSONError.numberOutOfRange(_, let number, let type) {
+                throw JSONError.numberOutOfRange(path: key, number: number, type: type)
+            }
+        }
     }
 
     public static let resendTopicSuffix = "cmd/resend"
@@ -136,8 +171,17 @@ public final class Uplink: @unchecked Sendable {
     }
 
     static func readPassword(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+        let data: [UInt8]
+        do {
+            data = try PlainFile.read(path, limit: 64 * 1024)
+        } catch let e as PlainFileError {
+            let reason: String
+            switch e.errno {
+            case ENOENT?: reason = "no such file"
+            case EACCES?, EPERM?: reason = "permission denied"
+            case let code?: reason = SystemCall.errorText(code)
+            case nil: reason = "\(e)"
+            }
             throw UplinkError.passwordFile(path: path, reason: reason)
         }
         var text = String(decoding: data, as: UTF8.self)
@@ -334,7 +378,7 @@ public final class Uplink: @unchecked Sendable {
         case .message(let topic, let payload):
             guard topic == topicBase + Uplink.resendTopicSuffix else { return }
             do {
-                let request = try JSONDecoder().decode(ResendRequest.self, from: Data(payload))
+                let request = try ResendRequest(payload: payload)
                 // seq starts at 1; a request past the int64 range (or reversed) is not a range anyone holds.
                 guard request.from >= 1, request.from <= request.to, request.to <= UInt64(Int64.max) else {
                     throw UplinkError.setup("from must be 1 or more and not above to")
@@ -344,7 +388,7 @@ public final class Uplink: @unchecked Sendable {
                 resends.append(request)
             } catch {
                 logger.warning("ignoring a malformed cmd/resend (expected {\"store\":\"...\",\"from\":N,\"to\":M} with 1 <= N <= M)",
-                               metadata: ["payload": "\(String(decoding: payload.prefix(200), as: UTF8.self))"])
+                               metadata: ["payload": "\(String(decoding: payload.prefix(200), as: UTF8.self))", "reason": "\(error)"])
             }
         case .log(let level, let text):
             // libmosquitto explains TLS and socket failures only through its log.
