@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
 CONFIG       ?= release
-APT_PACKAGES := libmodbus-dev libmosquitto-dev libsqlite3-dev zlib1g-dev pkg-config \
+APT_PACKAGES := libmodbus-dev libmosquitto-dev libsqlite3-dev libtomlplusplus-dev zlib1g-dev pkg-config \
                 mosquitto mosquitto-clients openssl python3 sqlite3 valgrind \
                 systemd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

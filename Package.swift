@@ -18,7 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, found with pkg-config.
@@ -26,13 +25,15 @@ let package = Package(
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // toml++ (libtomlplusplus-dev) behind a C walk, so no C++ type and no
+        // Foundation (which Swift TOML packages import) reaches the daemon.
+        .target(name: "CTOMLDocument", linkerSettings: [.linkedLibrary("tomlplusplus")]),
 
         // Readings, qualities, records, configuration types, bounded channels.
         .target(name: "GatewayModel"),
         // The TOML reader: one parser for `config check`, daemon start and reload.
         .target(name: "GatewayConfig", dependencies: [
-            "GatewayModel", "Detection",
-            .product(name: "TOMLKit", package: "TOMLKit"),
+            "GatewayModel", "Detection", "CTOMLDocument",
         ], exclude: ["README.md"]),
         // Field buses: Modbus TCP/RTU (libmodbus), serial line protocols, scheduling.
         .target(name: "Drivers", dependencies: [
@@ -97,5 +98,6 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import GatewayModel
-import TOMLKit
 
 /// Turns a TOML file into a validated `GatewayConfiguration`.
 ///
@@ -39,11 +38,11 @@ public enum ConfigReader {
         }
         let root: ConfigValue
         do {
-            root = ConfigValue(try TOMLTable(string: text))
-        } catch let error as TOMLParseError {
-            let line = max(1, error.source.begin.line)
+            root = try TOMLDocument.parse(text)
+        } catch let error as TOMLSyntaxError {
+            let line = max(1, error.line)
             throw ConfigProblems(problems: [ConfigProblem(file: path, line: line, key: "syntax",
-                                                          message: syntaxMessage(error.description, line: lineText(text, line)))])
+                                                          message: syntaxMessage(error.message, line: lineText(text, line)))])
         }
         guard case .table(let values) = root else {
             throw ConfigProblems(problems: [ConfigProblem(file: path, line: 1, key: "syntax", message: "not a TOML document")])

@@ -1,8 +1,5 @@
-import TOMLKit
-
-/// The parsed document as plain Swift values. TOMLKit's tables wrap C++ nodes
-/// (not `Sendable`, keys in sorted order); converting once keeps the rest of
-/// the reader ordinary value-type code.
+/// The parsed document as plain Swift values, built once from toml++'s walk
+/// (`TOMLDocument`) so the rest of the reader is ordinary value-type code.
 indirect enum ConfigValue: Equatable {
     case string(String)
     case integer(Int)
@@ -12,25 +9,6 @@ indirect enum ConfigValue: Equatable {
     case array([ConfigValue])
     /// A TOML date, time or date-time; no key of ours takes one, so only its spelling is kept for messages.
     case dateTime(String)
-
-    init(_ node: TOMLValueConvertible) {
-        switch node.type {
-        case .string: self = .string(node.string ?? "")
-        case .int: self = .integer(node.int ?? 0)
-        case .double: self = .double(node.double ?? 0)
-        case .bool: self = .bool(node.bool ?? false)
-        case .table:
-            var entries: [String: ConfigValue] = [:]
-            if let table = node.table {
-                for key in table.keys { if let child = table[key] { entries[key] = ConfigValue(child) } }
-            }
-            self = .table(entries)
-        case .array:
-            self = .array(node.array.map { array in array.map { ConfigValue($0) } } ?? [])
-        case .date, .time, .dateTime:
-            self = .dateTime(node.debugDescription)
-        }
-    }
 
     /// How a message names this value: `text "502"`, `the number 12`, `a table`.
     var quoted: String {
