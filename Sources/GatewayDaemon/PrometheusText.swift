@@ -1,9 +1,5 @@
 import GatewayModel
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The Prometheus text exposition format (version 0.0.4), as node_exporter's
 /// textfile collector reads it: `# HELP`, `# TYPE`, then one sample a line.
 struct PrometheusText {

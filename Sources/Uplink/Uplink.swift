@@ -95,8 +95,9 @@ public final class Uplink: @unchecked Sendable {
 
         /// - Throws: `JSONError` saying what is wrong (not JSON, a member missing, a wrong kind, a negative number).
         init(payload: [UInt8]) throws {
-            guard case .object(let object) = try JSONValue.parse(payload) else {
-                throw JSONError.typeMismatch(path: "", expected: "an object", found: "something else")
+            let document = try JSONValue.parse(payload)
+            guard case .object(let object) = document else {
+                throw JSONError.typeMismatch(path: "", expected: "an object", found: document.kindText)
             }
             guard let store = object["store"] else { throw JSONError.missingKey(path: "", key: "store") }
             guard case .string(let s) = store else {
