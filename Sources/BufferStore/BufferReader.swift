@@ -54,6 +54,7 @@ public final class BufferReader {
         connection = try SQLiteConnection(path: path, readOnly: !writable, create: false)
         self.path = path
         try connection.execute("PRAGMA busy_timeout = 5000")
+        try connection.execute("PRAGMA cache_size = -\(SQLiteConnection.readerCacheKilobytes)")
         storeID = try connection.scalarText("SELECT value FROM meta WHERE key = 'store_id'") ?? ""
     }
 

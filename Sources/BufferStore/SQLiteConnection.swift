@@ -13,6 +13,12 @@ final class SQLiteConnection {
     let path: String
     private(set) var handle: OpaquePointer?
 
+    /// Page cache bounds (`PRAGMA cache_size`, in KiB) instead of SQLite's
+    /// 2 MB per connection: the writer appends (a few hot pages per B-tree) and
+    /// readers mostly scan in `seq` order, which the OS page cache serves as well.
+    static let writerCacheKilobytes = 512
+    static let readerCacheKilobytes = 256
+
     init(path: String, readOnly: Bool = false, create: Bool = true) throws {
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX
