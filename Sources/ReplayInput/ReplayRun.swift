@@ -16,8 +16,9 @@ public struct ReplaySummary: Sendable, Equatable {
 }
 
 /// The offline replay `gatewayctl detect --replay` runs: reader → detection
-/// engine → JSON lines. Blocking file I/O; call it from a plain thread or the
-/// command's main thread.
+/// engine → JSON lines. Blocking: reading and parsing run on a thread of its
+/// own (`replay-read`), detection on the caller's; call it from a plain thread
+/// or the command's main thread. The reader thread is joined before it returns.
 public enum ReplayRun {
     /// Runs `detectors` over the CSV at `csvPath` and passes each alarm
     /// transition to `write` as one JSON line (without newline):
@@ -28,28 +29,38 @@ public enum ReplayRun {
         let started = SystemClock.monotonicNow()
         // Points are numbered as the file introduces them; detectors bind as their point appears.
         let engine = try DetectionEngine(detectors: detectors, catalog: PointCatalog([]))
-        var reader = try ReplayReader(path: csvPath)
+        // Reading and parsing run on their own thread; this one only detects.
+        let reader = try ReplayBatchReader(path: csvPath)
+        defer { reader.stop() }
         var names: [(device: String, point: String)] = []
+        var resolved = 0
         var rows = 0
         var raised = 0
         var cleared = 0
-        while let row = try reader.next() {
-            rows += 1
-            if row.pairIndex == names.count {
-                names.append((row.device, row.point))
-                engine.resolve(pointID: PointID(row.pairIndex), device: row.device, point: row.point)
+        while let batch = reader.next() {
+            names += batch.newNames
+            rows += batch.ts.count
+            for i in 0..<batch.ts.count {
+                let pair = Int(batch.pairIndexes[i])
+                if pair == resolved {
+                    engine.resolve(pointID: PointID(pair), device: names[pair].device, point: names[pair].point)
+                    resolved += 1
+                }
+                let stored = batch.values[i]
+                let value: Double? = stored.isNaN ? nil : stored
+                let transitions = engine.observe(pointID: PointID(pair), timestampMilliseconds: batch.ts[i],
+                                                 value: value, quality: value == nil ? .commError : .good)
+                for t in transitions {
+                    if t.state == .raised { raised += 1 } else { cleared += 1 }
+                    let name = names[Int(t.pointID)]
+                    write(jsonLine(t, device: name.device, point: name.point))
+                }
             }
-            let transitions = engine.observe(pointID: PointID(row.pairIndex), timestampMilliseconds: row.ts,
-                                             value: row.value, quality: row.value == nil ? .commError : .good)
-            for t in transitions {
-                if t.state == .raised { raised += 1 } else { cleared += 1 }
-                let name = names[Int(t.pointID)]
-                write(jsonLine(t, device: name.device, point: name.point))
-            }
+            if let failure = batch.failure { throw failure }
         }
         let unresolved = engine.unresolved.map { "\($0.type) on \($0.device)/\($0.point ?? "?")" }
         let seconds = Double(SystemClock.monotonicNow() - started) / 1e9
-        return ReplaySummary(rows: rows, points: names.count, raised: raised, cleared: cleared, seconds: seconds, unresolvedDetectors: unresolved)
+        return ReplaySummary(rows: rows, points: resolved, raised: raised, cleared: cleared, seconds: seconds, unresolvedDetectors: unresolved)
     }
 
     /// One alarm transition as the JSON line `detect --replay` prints.

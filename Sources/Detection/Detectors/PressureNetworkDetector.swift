@@ -60,8 +60,11 @@ final class PressureNetworkDetector: PointDetector {
         // Exponentially weighted least-squares sums of y = a + b·x.
         var sw = 0.0, sx = 0.0, sxx = 0.0, sy = 0.0, sxy = 0.0
         var firstFit = Int64.min
-        /// Recent residuals (time, residual), oldest first, spanning window + reference.
+        /// Recent residuals (time, residual), oldest first; those from `recentStart` on span window + reference.
         var recent: [(Int64, Double)] = []
+        /// Residuals before this index have left the span. They are dropped in
+        /// blocks, not one by one, so a bucket does not shift the whole array.
+        var recentStart = 0
         /// Closest spacing of this sensor's buckets, to know how many residuals a window should hold.
         var spacing = Int64.max
         var lastBucketTime = Int64.min
@@ -73,6 +76,12 @@ final class PressureNetworkDetector: PointDetector {
     var sensors: [PointID: Sensor] = [:]
     /// Sensors in the order they appeared (deterministic iteration).
     var order: [PointID] = []
+    /// The sensors of `order`, in the same order, so closing a bucket costs no hashing.
+    var ordered: [Sensor] = []
+    /// Sensors by point id for small ids (catalog and replay ids are small and
+    /// dense), so a sample costs an index instead of a hash; `nil` where not cached yet.
+    var byPoint: [Sensor?] = []
+    static let byPointLimit = 1 << 16
     var bucket = Int64.min
     /// While raised: the sensor, its level before the drop and the drop's size.
     var alarmed: PointID = -1
@@ -98,12 +107,9 @@ final class PressureNetworkDetector: PointDetector {
             if bucket != Int64.min { verdict = closeBucket(endingAt: (bucket + 1) * intervalMilliseconds, alarmActive: alarmActive) }
             bucket = b
         }
+        let i = Int(s.pointID)
         let sensor: Sensor
-        if let known = sensors[s.pointID] { sensor = known } else {
-            sensor = Sensor()
-            sensors[s.pointID] = sensor
-            order.append(s.pointID)
-        }
+        if i >= 0 && i < byPoint.count, let cached = byPoint[i] { sensor = cached } else { sensor = member(s.pointID) }
         if let v = s.value {
             sensor.bucketSum += v
             sensor.bucketCount += 1
@@ -111,12 +117,28 @@ final class PressureNetworkDetector: PointDetector {
         return verdict
     }
 
+    /// The sensor of `id`, added to the group if new, and cached in `byPoint`.
+    private func member(_ id: PointID) -> Sensor {
+        let sensor: Sensor
+        if let known = sensors[id] { sensor = known } else {
+            sensor = Sensor()
+            sensors[id] = sensor
+            order.append(id)
+            ordered.append(sensor)
+        }
+        let i = Int(id)
+        if i >= 0 && i < PressureNetworkDetector.byPointLimit {
+            if byPoint.count <= i { byPoint += Array(repeating: nil, count: i + 1 - byPoint.count) }
+            byPoint[i] = sensor
+        }
+        return sensor
+    }
+
     private func closeBucket(endingAt now: Int64, alarmActive: Bool) -> DetectorVerdict {
         // The common mode uses every sensor's latest value, stuck or not: one
         // stuck sensor among many barely moves it, and dropping it would.
         var means: [(PointID, Sensor, Double)] = []
-        for id in order {
-            let sensor = sensors[id]!
+        for (id, sensor) in zip(order, ordered) {
             guard sensor.bucketCount > 0 else { continue }
             let mean = sensor.bucketSum / Double(sensor.bucketCount)
             sensor.bucketSum = 0
@@ -126,7 +148,7 @@ final class PressureNetworkDetector: PointDetector {
         }
         guard !means.isEmpty else { return .unchanged }
         var commonSum = 0.0, commonCount = 0
-        for id in order where !sensors[id]!.latest.isNaN { commonSum += sensors[id]!.latest; commonCount += 1 }
+        for sensor in ordered where !sensor.latest.isNaN { commonSum += sensor.latest; commonCount += 1 }
         guard commonCount >= 2 else { return .unchanged }
         let common = commonSum / Double(commonCount)
 
@@ -169,13 +191,20 @@ final class PressureNetworkDetector: PointDetector {
 
     private func step(sensor s: Sensor, id: PointID, residual: Double, value: Double, at now: Int64, alarmActive: Bool) -> DetectorVerdict {
         s.recent.append((now, residual))
-        var drop = 0
-        while drop < s.recent.count && now - s.recent[drop].0 >= windowMilliseconds + referenceMilliseconds { drop += 1 }
-        if drop > 0 { s.recent.removeFirst(drop) }
+        let span = windowMilliseconds + referenceMilliseconds, window = windowMilliseconds
+        var start = s.recentStart
         var lastSum = 0.0, lastCount = 0, refSum = 0.0, refCount = 0
-        for (t, r) in s.recent {
-            if now - t < windowMilliseconds { lastSum += r; lastCount += 1 } else { refSum += r; refCount += 1 }
+        s.recent.withUnsafeBufferPointer { recent in
+            while start < recent.count && now - recent[start].0 >= span { start += 1 }
+            for (t, r) in recent[start...] {
+                if now - t < window { lastSum += r; lastCount += 1 } else { refSum += r; refCount += 1 }
+            }
         }
+        if start >= 64 && start * 2 >= s.recent.count {
+            s.recent.removeFirst(start)
+            start = 0
+        }
+        s.recentStart = start
         let lastMean = lastSum / Double(max(lastCount, 1))
         if alarmActive {
             if id == alarmed && lastMean > levelBefore - dropSize / 2 {
@@ -222,11 +251,12 @@ final class PressureNetworkDetector: PointDetector {
         w.put(order.count)
         for id in order {
             let s = sensors[id]!
+            let recent = s.recent[s.recentStart...]
             w.put(Int64(id))
             w.put([s.bucketSum, s.latest, s.previous, s.sw, s.sx, s.sxx, s.sy, s.sxy, s.meanSquareStep])
             for i in [Int64(s.bucketCount), s.firstFit, s.spacing, s.lastBucketTime, s.firstStep, Int64(s.stepCount)] { w.put(i) }
-            w.put(s.recent.map { Double($0.0) })
-            w.put(s.recent.map(\.1))
+            w.put(recent.map { Double($0.0) })
+            w.put(recent.map(\.1))
         }
     }
 
@@ -254,5 +284,7 @@ final class PressureNetworkDetector: PointDetector {
         }
         bucket = b; alarmed = PointID(truncatingIfNeeded: a); levelBefore = before; dropSize = size
         sensors = restored; order = ids
+        ordered = ids.map { restored[$0]! }
+        byPoint = []
     }
 }
