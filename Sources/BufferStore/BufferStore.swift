@@ -359,7 +359,7 @@ public final class BufferStore: @unchecked Sendable {
     /// (readings, events, acknowledgements, alarms) has been committed — or tried, when
     /// the disk is full. Blocks while the ingress queue is full; after `stop`, calls `done` at once.
     public func flush(_ done: @escaping @Sendable () -> Void) {
-        if !ingress.put(.barrier(done)) { done() }
+        if !ingress.put(.barrier(done), urgent: true) { done() }
     }
 
     /// Blocks the caller until everything submitted before this call is committed
@@ -446,7 +446,11 @@ public final class BufferStore: @unchecked Sendable {
                         continue
                     }
                     if ingress.isClosed || clock.monotonicNanoseconds() >= closeAt { break }
-                    let more = ingress.take(max: 1, untilMonotonicNanoseconds: closeAt)
+                    // Sleep until the group could be full (judged by the records per command so far),
+                    // a barrier arrives or the delay ends, instead of waking for every poll.
+                    let perCommand = max(1, count / commands.count)
+                    let expected = (settings.commitMaxRecords - count + perCommand - 1) / perCommand
+                    let more = ingress.take(max: 1, untilMonotonicNanoseconds: closeAt, gathering: expected)
                     guard let next = more.first else { continue }
                     commands.append(next)
                     count += next.recordCount

@@ -63,6 +63,11 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     private var closed = false
     /// Set by `wake`, consumed by the next `take`: a wake-up that comes while nobody waits is not lost.
     private var wakePending = false
+    /// How many elements the waiting consumer wants before it is worth waking
+    /// (1 unless it is gathering a batch); see `take(max:untilMonotonicNanoseconds:gathering:)`.
+    private var wakeAt = 1
+    /// An urgent element arrived since the last gathering `take` (a barrier someone waits on).
+    private var urgentPending = false
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -72,12 +77,13 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     }
 
     /// Appends, blocking while the queue is full. Returns false if the queue was closed (the element was not taken).
+    /// An `urgent` element wakes a consumer even while it gathers a batch.
     @discardableResult
-    public func put(_ element: Element) -> Bool {
+    public func put(_ element: Element, urgent: Bool = false) -> Bool {
         lock.lock(); defer { lock.unlock() }
         while count == capacity && !closed { lock.wait() }
         if closed { return false }
-        append(element)
+        append(element, urgent: urgent)
         return true
     }
 
@@ -109,6 +115,33 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
             head = (head + 1) % capacity
             count -= 1
         }
+        if count == 0 { urgentPending = false }
+        lock.broadcast()
+        return out
+    }
+
+    /// Waits while a consumer gathers a batch: returns once `enough` elements
+    /// are queued, an urgent one arrives, the queue is full or closed, or the
+    /// deadline passes, then takes up to `max`. Ordinary `put`s and `wake`s
+    /// below that threshold do not wake it, which is the point: a store writer
+    /// gathering a commit group sleeps once instead of once per poll.
+    public func take(max: Int, untilMonotonicNanoseconds deadline: UInt64, gathering enough: Int) -> [Element] {
+        lock.lock(); defer { lock.unlock() }
+        wakeAt = Swift.max(1, Swift.min(enough, capacity))
+        defer { wakeAt = 1; wakePending = false }
+        while count < wakeAt && !closed && !urgentPending {
+            if !lock.wait(untilMonotonicNanoseconds: deadline) { break }
+        }
+        urgentPending = false
+        var out: [Element] = []
+        out.reserveCapacity(min(max, count))
+        while count > 0 && out.count < max {
+            out.append(items[head]!)
+            items[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+        }
+        if count == 0 { urgentPending = false }
         lock.broadcast()
         return out
     }
@@ -123,6 +156,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
             head = (head + 1) % capacity
             count -= 1
         }
+        if count == 0 { urgentPending = false }
         lock.broadcast()
         return out
     }
@@ -130,7 +164,11 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// Makes a consumer blocked in `take` return (possibly with nothing), e.g.
     /// because work arrived on another path.
     public func wake() {
-        lock.withLock { wakePending = true; lock.broadcast() }
+        lock.withLock {
+            wakePending = true
+            // A consumer gathering a batch looks at everything when the batch closes anyway.
+            if wakeAt == 1 { lock.broadcast() }
+        }
     }
 
     /// After close, `put` and `offer` refuse, and `take` returns what is left then empty arrays.
@@ -141,10 +179,12 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     public var isClosed: Bool { lock.withLock { closed } }
     public var depth: Int { lock.withLock { count } }
 
-    private func append(_ element: Element) {
+    private func append(_ element: Element, urgent: Bool = false) {
         items[(head + count) % capacity] = element
         count += 1
-        lock.broadcast()
+        if urgent { urgentPending = true }
+        // Below a gathering consumer's threshold nobody needs waking (a futex call saved per element).
+        if count >= wakeAt || urgent || count == capacity { lock.broadcast() }
     }
 }
 

@@ -43,6 +43,50 @@ final class BoundedQueueTests: XCTestCase {
         XCTAssertEqual(q.take(max: 1, untilMonotonicNanoseconds: started + 5_000_000_000), [])
         XCTAssertLessThan(SystemClock.monotonicNow() - started, 4_000_000_000, "the pending wake-up was lost")
     }
+
+    /// A consumer gathering a batch (the store writer filling a commit group) is woken by
+    /// the element that completes it, not by each one before (one futex call per poll saved).
+    func testAGatheringTakeWakesWhenTheBatchIsComplete() {
+        let q = BoundedQueue<Int>(capacity: 16)
+        let producer = Thread {
+            for i in 1...5 {
+                q.put(i)
+                q.wake()  // acknowledgements and alarms: they ride with the group
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        producer.start()
+        let got = q.take(max: 1, untilMonotonicNanoseconds: SystemClock.monotonicNow() + 30_000_000_000, gathering: 5)
+        XCTAssertEqual(got, [1])
+        XCTAssertEqual(q.depth, 4, "woken before the fifth element arrived")
+    }
+
+    /// A barrier someone waits on (`put(urgent: true)`) ends the gathering at once.
+    func testAnUrgentElementEndsTheGathering() {
+        let q = BoundedQueue<Int>(capacity: 16)
+        q.put(1)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { q.put(99, urgent: true) }
+        let started = SystemClock.monotonicNow()
+        XCTAssertEqual(q.take(max: 10, untilMonotonicNanoseconds: started + 30_000_000_000, gathering: 10), [1, 99])
+        XCTAssertLessThan(SystemClock.monotonicNow() - started, 20_000_000_000, "the urgent element did not wake the consumer")
+    }
+
+    /// The deadline closes a batch that never fills, with what arrived; closing the queue does too.
+    func testAGatheringTakeEndsAtTheDeadlineOrClose() {
+        let q = BoundedQueue<Int>(capacity: 16)
+        q.put(1)
+        XCTAssertEqual(q.take(max: 10, untilMonotonicNanoseconds: SystemClock.monotonicNow() + 50_000_000, gathering: 10), [1])
+        q.put(2)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { q.close() }
+        XCTAssertEqual(q.take(max: 10, untilMonotonicNanoseconds: SystemClock.monotonicNow() + 30_000_000_000, gathering: 10), [2])
+    }
+
+    /// A full queue always wakes the consumer, whatever it gathers for: producers block on it.
+    func testAFullQueueWakesAGatheringConsumer() {
+        let q = BoundedQueue<Int>(capacity: 3)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { for i in 1...3 { q.put(i) } }
+        XCTAssertEqual(q.take(max: 10, untilMonotonicNanoseconds: SystemClock.monotonicNow() + 30_000_000_000, gathering: 100), [1, 2, 3])
+    }
 }
 
 final class ConfigUnitsTests: XCTestCase {
