@@ -28,6 +28,8 @@ let package = Package(
         // toml++ (libtomlplusplus-dev) behind a C walk, so no C++ type and no
         // Foundation (which Swift TOML packages import) reaches the daemon.
         .target(name: "CTOMLDocument", linkerSettings: [.linkedLibrary("tomlplusplus")]),
+        // glibc's allocator tuning (<malloc.h>), which the Glibc module does not export.
+        .target(name: "CGlibcMalloc"),
 
         // Readings, qualities, records, configuration types, bounded channels.
         .target(name: "GatewayModel"),
@@ -56,7 +58,7 @@ let package = Package(
         .target(name: "ReplayInput", dependencies: ["GatewayModel", "Detection", "CZlib"]),
 
         .executableTarget(name: "GatewayDaemon", dependencies: [
-            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection", "ControlChannel",
+            "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection", "ControlChannel", "CGlibcMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -23,12 +23,14 @@ struct GatewayService: Service {
         let status = try await offPool("status") { reporter.statusLine() }
         notifier.ready(status: status)
         reporter.start()
+        MallocArenas.releaseFreedPages()
 
         for await _ in hangups.cancelOnGracefulShutdown() {
             notifier.reloading()
             await reload()
             let line = try await offPool("status") { reporter.statusLine() }
             notifier.ready(status: line)
+            MallocArenas.releaseFreedPages()
         }
 
         notifier.stopping()
