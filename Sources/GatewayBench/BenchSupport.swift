@@ -96,6 +96,24 @@ struct ProcessProbe {
     }
 
     /// A `kB` line of /proc/PID/status (VmRSS, VmHWM), in MB.
+    /// The process's memory by kind, from /proc/PID/smaps_rollup: `Pss` (its
+    /// share of shared pages) and private pages (`Private_Clean + Private_Dirty`,
+    /// what stopping it would free). RSS counts every shared library page whole.
+    func memoryShares() -> (proportional: Double, unique: Double)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+        var pss = 0.0, privateKB = 0.0
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count >= 2, let kb = Double(parts[1]) else { continue }
+            switch parts[0] {
+            case "Pss:": pss = kb
+            case "Private_Clean:", "Private_Dirty:": privateKB += kb
+            default: break
+            }
+        }
+        return (pss / 1024, privateKB / 1024)
+    }
+
     func statusMegabytes(_ key: String) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
