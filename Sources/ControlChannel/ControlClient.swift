@@ -42,15 +42,14 @@ public struct ControlClient: Sendable {
         case let e: throw ControlChannelError.io(path: path, reason: UnixSocket.errorText(e))
         }
         UnixSocket.setTimeouts(fd, seconds: timeoutSeconds)
-        var bytes = try JSONValueEncoder().encodeBytes(request)
-        bytes.append(0x0A)
+        let bytes = try ControlMessageLine.encode(request)
         if let e = UnixSocket.writeAll(fd, bytes) {
             throw ControlChannelError.io(path: path, reason: "sending the request: \(UnixSocket.errorText(e))")
         }
         switch UnixSocket.readLine(fd, limit: 16 << 20) {
         case .line(let line):
             do {
-                return try JSONValueDecoder().decode(ControlResponse.self, from: line)
+                return try ControlMessageLine.decode(ControlResponse.self, from: line)
             } catch {
                 throw ControlChannelError.badMessage("\(error)")
             }

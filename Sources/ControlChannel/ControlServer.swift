@@ -109,16 +109,21 @@ public final class ControlServer: @unchecked Sendable {
         let response: ControlResponse
         switch UnixSocket.readLine(fd, limit: 1 << 20) {
         case .line(let line):
-            if let request = try? JSONValueDecoder().decode(ControlRequest.self, from: line) {
-                response = answer(request)
-            } else {
-                response = ControlResponse(error: "malformed request (expected one line of JSON)")
+            do {
+                response = answer(try ControlMessageLine.decode(ControlRequest.self, from: line))
+            } catch {
+                response = ControlResponse(error: "malformed request (expected one line of JSON): \(error)")
             }
         case .closed, .failed, .tooLong:
             return
         }
-        guard var bytes = try? JSONValueEncoder().encodeBytes(response) else { return }
-        bytes.append(0x0A)
+        let bytes: [UInt8]
+        do {
+            bytes = try ControlMessageLine.encode(response)
+        } catch {
+            log("control socket: could not write an answer: \(error)")
+            return
+        }
         if let e = UnixSocket.writeAll(fd, bytes) {
             log("control socket: could not send an answer: \(UnixSocket.errorText(e))")
         }

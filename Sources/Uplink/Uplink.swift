@@ -4,6 +4,13 @@ import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
+// JSONDecoder for `cmd/resend`. FoundationEssentials (no ICU, no CoreFoundation)
+// is linked into gatewayd anyway by swift-argument-parser; full Foundation is not.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The MQTT uplink: batches live records per device, drains the backlog after
 /// an outage, answers `cmd/resend`, announces gaps, and reports every PUBACK to
@@ -79,10 +86,11 @@ public final class Uplink: @unchecked Sendable {
         var publishedMonotonic: UInt64
     }
 
-    /// A `cmd/resend` payload: `{"store":"...","from":N,"to":M}`. Members it
-    /// does not know are ignored (a newer tool may send more); the three it
-    /// needs must be there with these kinds.
-    struct ResendRequest: Equatable {
+    /// A `cmd/resend` payload: `{"store":"...","from":N,"to":M}` with
+    /// 1 <= N <= M <= 2^63-1 (seq starts at 1 and is stored as int64, so no
+    /// other range is one anyone holds). Members it does not know are ignored
+    /// (a newer tool may send more); the three it needs must be there with these kinds.
+    struct ResendRequest: Decodable, Equatable {
         var store: String
         var from: UInt64
         var to: UInt64
@@ -93,28 +101,59 @@ public final class Uplink: @unchecked Sendable {
             self.to = to
         }
 
-        /// - Throws: `JSONError` saying what is wrong (not JSON, a member missing, a wrong kind, a negative number).
+        /// Reads a payload with Foundation's `JSONDecoder`.
+        /// - Throws: `ResendRequestError` saying what is wrong (not JSON, not an
+        ///   object, a member missing, a wrong kind or a number out of range, a reversed range).
         init(payload: [UInt8]) throws {
-            let document = try JSONValue.parse(payload)
-            guard case .object(let object) = document else {
-                throw JSONError.typeMismatch(path: "", expected: "an object", found: document.kindText)
+            do {
+                self = try JSONDecoder().decode(ResendRequest.self, from: Data(payload))
+            } catch let refusal as ResendRequestError {
+                throw refusal
+            } catch {
+                // Members are checked in init(from:), so what reaches here is the
+                // document itself; this JSONDecoder gives no position for a syntax error.
+                throw ResendRequestError.notJSON
             }
-            guard let store = object["store"] else { throw JSONError.missingKey(path: "", key: "store") }
-            guard case .string(let s) = store else {
-                throw JSONError.typeMismatch(path: "store", expected: "a string", found: store.kindText)
-            }
-            self.init(store: s, from: try ResendRequest.sequenceNumber(object, "from"), to: try ResendRequest.sequenceNumber(object, "to"))
         }
 
-        private static func sequenceNumber(_ object: JSONObject, _ key: String) throws -> UInt64 {
-            guard let v = object[key] else { throw JSONError.missingKey(path: "", key: key) }
+        private enum Member: String, CodingKey { case store, from, to }
+
+        init(from decoder: Decoder) throws {
+            let members: KeyedDecodingContainer<Member>
             do {
-                return try JSONValueDecoder().decode(UInt64.self, from: v)
-            } catch JSONError.typeMismatch(_, let expected, let found) {
-                throw JSONError.typeMismatch(path: key, expected: expected, found: found)
-            } catch JSONError.numberOutOfRange(_, let number, let type) {
-                throw JSONError.numberOutOfRange(path: key, number: number, type: type)
+                members = try decoder.container(keyedBy: Member.self)
+            } catch {
+                throw ResendRequestError.notAnObject(found: JSONKind.ofDocument(decoder))
             }
+            let store: String
+            do {
+                store = try members.decode(String.self, forKey: .store)
+            } catch DecodingError.keyNotFound {
+                throw ResendRequestError.missing(member: "store")
+            } catch {
+                throw ResendRequestError.wrongKind(member: "store", expected: "a string", found: JSONKind.of(.store, in: members))
+            }
+            let from = try ResendRequest.sequenceNumber(.from, in: members)
+            let to = try ResendRequest.sequenceNumber(.to, in: members)
+            guard from <= to else { throw ResendRequestError.reversed(from: from, to: to) }
+            self.init(store: store, from: from, to: to)
+        }
+
+        private static func sequenceNumber(_ member: Member, in members: KeyedDecodingContainer<Member>) throws -> UInt64 {
+            let wanted = "a whole number from 1 to \(Int64.max)"
+            let number: UInt64
+            do {
+                number = try members.decode(UInt64.self, forKey: member)
+            } catch DecodingError.keyNotFound {
+                throw ResendRequestError.missing(member: member.rawValue)
+            } catch {
+                // A string, null, -5, 1.5 or 2^64: say which, not the decoder's internals.
+                throw ResendRequestError.wrongKind(member: member.rawValue, expected: wanted, found: JSONKind.of(member, in: members))
+            }
+            guard number >= 1, number <= UInt64(Int64.max) else {
+                throw ResendRequestError.wrongKind(member: member.rawValue, expected: wanted, found: "the number \(number)")
+            }
+            return number
         }
     }
 
@@ -380,10 +419,6 @@ public final class Uplink: @unchecked Sendable {
             guard topic == topicBase + Uplink.resendTopicSuffix else { return }
             do {
                 let request = try ResendRequest(payload: payload)
-                // seq starts at 1; a request past the int64 range (or reversed) is not a range anyone holds.
-                guard request.from >= 1, request.from <= request.to, request.to <= UInt64(Int64.max) else {
-                    throw UplinkError.setup("from must be 1 or more and not above to")
-                }
                 logger.notice("resend requested", metadata: ["store": "\(request.store)", "from": "\(request.from)", "to": "\(request.to)"])
                 ledger.resendRequested(store: request.store, from: request.from, to: request.to)
                 resends.append(request)
@@ -630,5 +665,58 @@ public final class Uplink: @unchecked Sendable {
             statusSnapshot.drainingBacklog = draining
             statusSnapshot.lastProgressMonotonicNanoseconds = now
         }
+    }
+}
+
+/// Why a `cmd/resend` payload was refused: the `reason` of the warning, for
+/// whoever wrote the tool that sent it.
+enum ResendRequestError: Error, CustomStringConvertible, Equatable {
+    case notJSON
+    case notAnObject(found: String)
+    case missing(member: String)
+    case wrongKind(member: String, expected: String, found: String)
+    case reversed(from: UInt64, to: UInt64)
+
+    var description: String {
+        switch self {
+        case .notJSON: return "not valid JSON"
+        case .notAnObject(let found): return "expected an object, found \(found)"
+        case .missing(let member): return "\"\(member)\" is missing"
+        case .wrongKind(let member, let expected, let found): return "\(member): expected \(expected), found \(found)"
+        case .reversed(let from, let to): return "from (\(from)) is above to (\(to))"
+        }
+    }
+}
+
+/// What kind of JSON value sits where a decode failed, in words for messages
+/// ("a string", "the number -5"). JSONDecoder's errors name only the type it
+/// wanted, so the value is probed with the decoder's own containers.
+enum JSONKind {
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func of<K: CodingKey>(_ key: K, in container: KeyedDecodingContainer<K>) -> String {
+        if (try? container.decodeNil(forKey: key)) == true { return "null" }
+        if let b = try? container.decode(Bool.self, forKey: key) { return b ? "true" : "false" }
+        // Decimal keeps the number as written (2^64 stays 18446744073709551616).
+        if let n = try? container.decode(Decimal.self, forKey: key) { return "the number \(n)" }
+        if (try? container.decode(String.self, forKey: key)) != nil { return "a string" }
+        if (try? container.nestedUnkeyedContainer(forKey: key)) != nil { return "an array" }
+        if (try? container.nestedContainer(keyedBy: AnyKey.self, forKey: key)) != nil { return "an object" }
+        return "a number out of range"
+    }
+
+    static func ofDocument(_ decoder: Decoder) -> String {
+        if (try? decoder.unkeyedContainer()) != nil { return "an array" }
+        guard let single = try? decoder.singleValueContainer() else { return "something else" }
+        if single.decodeNil() { return "null" }
+        if let b = try? single.decode(Bool.self) { return b ? "true" : "false" }
+        if let n = try? single.decode(Decimal.self) { return "the number \(n)" }
+        if (try? single.decode(String.self)) != nil { return "a string" }
+        return "something else"
     }
 }
