@@ -1,5 +1,6 @@
 import Detection
 import GatewayModel
+import GatewayTestSupport
 import ReplayInput
 import XCTest
 #if canImport(Glibc)
@@ -11,10 +12,8 @@ import Glibc
 final class ReplayParsingTests: XCTestCase {
     var directory = ""
 
-    override func setUpWithError() throws {
-        var template = Array("/tmp/replay-parse-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw ReplayInputError(path: "/tmp", line: 0, message: "mkdtemp failed") }
-        directory = String(cString: template)
+    override func setUp() {
+        directory = TestPaths.temporaryDirectory("replay-parse")
     }
 
     override func tearDown() {

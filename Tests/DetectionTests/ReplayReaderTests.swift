@@ -1,4 +1,5 @@
 import GatewayModel
+import GatewayTestSupport
 import ReplayInput
 import XCTest
 #if canImport(Glibc)
@@ -8,10 +9,8 @@ import Glibc
 final class ReplayReaderTests: XCTestCase {
     var directory = ""
 
-    override func setUpWithError() throws {
-        var template = Array("/tmp/replay-test-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw ReplayInputError(path: "/tmp", line: 0, message: "mkdtemp failed") }
-        directory = String(cString: template)
+    override func setUp() {
+        directory = TestPaths.temporaryDirectory("replay-test")
     }
 
     override func tearDown() {
