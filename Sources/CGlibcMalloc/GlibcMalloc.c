@@ -4,7 +4,6 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 
-int glibc_malloc_limit_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
 int glibc_malloc_release_free_pages(void) { return malloc_trim(0); }
 
 // One arena for the whole process, set before main: threads pick their arena
@@ -15,6 +14,5 @@ __attribute__((constructor)) static void gatewayd_single_malloc_arena(void) {
     if (getenv("MALLOC_ARENA_MAX") == NULL) mallopt(M_ARENA_MAX, 1);
 }
 #else
-int glibc_malloc_limit_arenas(int count) { (void)count; return 0; }
 int glibc_malloc_release_free_pages(void) { return 0; }
 #endif

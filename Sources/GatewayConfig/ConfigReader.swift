@@ -103,27 +103,18 @@ public enum ConfigReader {
     fileprivate struct FileReadFailure: Error { var message: String }
 
     private static func readFile(_ path: String) throws -> String {
-        guard let file = fopen(path, "rb") else {
-            let code = errno
-            var message = "cannot read the configuration file: \(String(cString: strerror(code)))"
+        let bytes: [UInt8]
+        do {
+            // A config is a few kilobytes; refuse to slurp a wrong path such as a disk image.
+            bytes = try PlainFile.read(path, limit: 16 << 20)
+        } catch PlainFileError.tooLarge {
+            throw FileReadFailure(message: "the file is larger than 16 MB; is this really the configuration?")
+        } catch let failure as PlainFileError {
+            let code = failure.errno ?? EIO
+            var message = "cannot read the configuration file: \(SystemCall.errorText(code))"
             if code == ENOENT { message += " (check the path given to --config)" }
             if code == EACCES { message += " (check the file's owner and permissions)" }
             throw FileReadFailure(message: message)
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count {
-                if ferror(file) != 0 {
-                    throw FileReadFailure(message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
-                }
-                break
-            }
-            // A config is a few kilobytes; refuse to slurp a wrong path such as a disk image.
-            if bytes.count > 16 << 20 { throw FileReadFailure(message: "the file is larger than 16 MB; is this really the configuration?") }
         }
         let text = String(decoding: bytes, as: UTF8.self)
         // Decoding replaces invalid sequences, so a changed byte count means the file was not UTF-8.

@@ -33,23 +33,18 @@ public enum PlainFile {
     /// The whole file. Refuses files larger than `limit` bytes (a config or key file is small).
     /// - Throws: `PlainFileError.cannotOpen`, `.cannotRead`, `.tooLarge`.
     public static func read(_ path: String, limit: Int = 64 << 20) throws -> [UInt8] {
-        let fd = SystemCall.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { throw PlainFileError.cannotOpen(path: path, errno: errno) }
+        let (fd, openErrno) = SystemCall.retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw PlainFileError.cannotOpen(path: path, errno: openErrno) }
         defer { close(fd) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let n = chunk.withUnsafeMutableBytes { raw in SystemCall.retryingEINTR { systemRead(fd, raw.baseAddress, raw.count) } }
-            if n < 0 { throw PlainFileError.cannotRead(path: path, errno: errno) }
+            let (n, readErrno) = chunk.withUnsafeMutableBytes { raw in SystemCall.retryingInterrupts { systemRead(fd, raw.baseAddress, raw.count) } }
+            if n < 0 { throw PlainFileError.cannotRead(path: path, errno: readErrno) }
             if n == 0 { return out }
             out.append(contentsOf: chunk[0..<n])
             if out.count > limit { throw PlainFileError.tooLarge(path: path, limitBytes: limit) }
         }
-    }
-
-    /// The whole file as text (invalid UTF-8 is replaced, not refused).
-    public static func readText(_ path: String, limit: Int = 64 << 20) throws -> String {
-        String(decoding: try read(path, limit: limit), as: UTF8.self)
     }
 
     /// Replaces `path` with `bytes` atomically: a temporary file beside it is
@@ -67,7 +62,7 @@ public enum PlainFile {
     }
 
     /// `dir/.name.PID.tmp` for `dir/name`: same directory, so the rename stays on one file system.
-    public static func temporaryPath(beside path: String) -> String {
+    static func temporaryPath(beside path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -77,8 +72,8 @@ public enum PlainFile {
     /// Creates or truncates `path` and writes `bytes`, then fsyncs it when `sync`.
     /// - Throws: `PlainFileError.cannotOpen`, `.cannotWrite` (the file is removed again).
     public static func write(_ path: String, bytes: [UInt8], mode: mode_t = 0o644, sync: Bool = true) throws {
-        let fd = SystemCall.retryingEINTR { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
-        guard fd >= 0 else { throw PlainFileError.cannotOpen(path: path, errno: errno) }
+        let (fd, openErrno) = SystemCall.retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        guard fd >= 0 else { throw PlainFileError.cannotOpen(path: path, errno: openErrno) }
         if let e = writeAll(fd, bytes) ?? (!sync || fsync(fd) == 0 ? nil : errno) {
             close(fd)
             unlink(path)
@@ -161,13 +156,15 @@ public enum PlainFileError: Error, CustomStringConvertible, Equatable {
 
 /// errno handling in one place: EINTR retried, messages from strerror.
 public enum SystemCall {
-    /// Repeats `call` while it fails with EINTR (a signal arrived mid-call).
+    /// Runs a system call, retrying while it fails with EINTR (a signal arrived
+    /// mid-call), and captures errno at once, before anything can overwrite it.
     @inline(__always)
-    public static func retryingEINTR<T: FixedWidthInteger>(_ call: () -> T) -> T {
+    public static func retryingInterrupts<T: FixedWidthInteger & SignedInteger>(_ call: () -> T) -> (result: T, errno: Int32) {
         while true {
-            let r = call()
-            if r == -1 && errno == EINTR { continue }
-            return r
+            let result = call()
+            if result >= 0 { return (result, 0) }
+            let code = errno
+            if code != EINTR { return (result, code) }
         }
     }
 

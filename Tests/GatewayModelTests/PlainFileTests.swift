@@ -34,7 +34,7 @@ final class PlainFileTests: XCTestCase {
         let path = directory + "/gatewayd.prom"
         try PlainFile.replace(path, with: Array("one\n".utf8))
         try PlainFile.replace(path, with: Array("two\n".utf8), sync: false)
-        XCTAssertEqual(try PlainFile.readText(path), "two\n")
+        XCTAssertEqual(String(decoding: try PlainFile.read(path), as: UTF8.self), "two\n")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["gatewayd.prom"])
     }
 

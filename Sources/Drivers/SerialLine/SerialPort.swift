@@ -46,19 +46,6 @@ enum SerialRead: Equatable {
     case woken
 }
 
-/// Runs a system call, retrying while it fails with EINTR, and captures errno
-/// at once (before anything else can overwrite it). The one place that
-/// handles EINTR for the serial line code.
-@inline(__always)
-func retryingInterrupts<T: FixedWidthInteger & SignedInteger>(_ call: () -> T) -> (result: T, errno: Int32) {
-    while true {
-        let result = call()
-        if result >= 0 { return (result, 0) }
-        let code = errno
-        if code != EINTR { return (result, code) }
-    }
-}
-
 // The C calls under names the methods below do not shadow.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
@@ -90,21 +77,21 @@ final class WakeSignal: @unchecked Sendable {
     /// Wakes the waiting thread. Safe from any thread; never blocks (a full pipe already wakes).
     func signal() {
         var one: UInt8 = 1
-        _ = retryingInterrupts { write(writeDescriptor, &one, 1) }
+        _ = SystemCall.retryingInterrupts { write(writeDescriptor, &one, 1) }
     }
 
     /// Empties the pipe so the next `poll()` waits again.
     func drain() {
         var scratch = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         while withUnsafeMutableBytes(of: &scratch, { raw in
-            retryingInterrupts { read(readDescriptor, raw.baseAddress, raw.count) }.result > 0
+            SystemCall.retryingInterrupts { read(readDescriptor, raw.baseAddress, raw.count) }.result > 0
         }) {}
     }
 
     /// Sleeps until signalled or the timeout passes. Returns true when signalled.
     func wait(timeoutMilliseconds: Int32) -> Bool {
         var pfd = pollfd(fd: readDescriptor, events: Int16(POLLIN), revents: 0)
-        let (n, _) = retryingInterrupts { poll(&pfd, 1, timeoutMilliseconds) }
+        let (n, _) = SystemCall.retryingInterrupts { poll(&pfd, 1, timeoutMilliseconds) }
         if n > 0 { drain(); return true }
         return false
     }
@@ -154,7 +141,7 @@ final class SerialPort {
 
         // O_NONBLOCK: a port without carrier must not block the open; O_NOCTTY:
         // the daemon must never acquire it as its controlling terminal.
-        let (fd, openErrno) = retryingInterrupts { open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
+        let (fd, openErrno) = SystemCall.retryingInterrupts { open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
         guard fd >= 0 else { throw SerialPortError.opening(path, errno: openErrno) }
 
         var info = stat()
@@ -248,7 +235,7 @@ final class SerialPort {
               wake: WakeSignal? = nil) throws(SerialPortError) -> SerialRead {
         var fds = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
         if let wake { fds.append(pollfd(fd: wake.readDescriptor, events: Int16(POLLIN), revents: 0)) }
-        let (ready, pollErrno) = retryingInterrupts { poll(&fds, nfds_t(fds.count), timeoutMilliseconds) }
+        let (ready, pollErrno) = SystemCall.retryingInterrupts { poll(&fds, nfds_t(fds.count), timeoutMilliseconds) }
         guard ready >= 0 else { throw .systemCall(path: path, operation: "poll", errno: pollErrno) }
         if fds.count > 1 && fds[1].revents != 0 {
             wake?.drain()
@@ -261,7 +248,7 @@ final class SerialPort {
         }
         // Read before honouring a hang-up: bytes that arrived before it are still good.
         if events & Int32(POLLIN) != 0 {
-            let (n, readErrno) = retryingInterrupts { systemRead(descriptor, buffer.baseAddress, buffer.count) }
+            let (n, readErrno) = SystemCall.retryingInterrupts { systemRead(descriptor, buffer.baseAddress, buffer.count) }
             if n > 0 { return .bytes(n) }
             if n == 0 { throw .vanished(path: path, reason: "end of file") }
             switch readErrno {
@@ -279,12 +266,12 @@ final class SerialPort {
     func write(_ bytes: UnsafeRawBufferPointer, timeoutMilliseconds: Int32) throws(SerialPortError) {
         var offset = 0
         while offset < bytes.count {
-            let (n, writeErrno) = retryingInterrupts { systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset) }
+            let (n, writeErrno) = SystemCall.retryingInterrupts { systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset) }
             if n > 0 { offset += n; continue }
             switch writeErrno {
             case EAGAIN, EWOULDBLOCK:
                 var pfd = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                let (ready, pollErrno) = retryingInterrupts { poll(&pfd, 1, timeoutMilliseconds) }
+                let (ready, pollErrno) = SystemCall.retryingInterrupts { poll(&pfd, 1, timeoutMilliseconds) }
                 if ready < 0 { throw .systemCall(path: path, operation: "poll", errno: pollErrno) }
                 if ready == 0 { throw .systemCall(path: path, operation: "write", errno: ETIMEDOUT) }
             case EIO, ENXIO, ENODEV:
