@@ -57,6 +57,9 @@ public final class ConditionLock: @unchecked Sendable {
 public final class BoundedQueue<Element>: @unchecked Sendable {
     // Invariant: `items`, `head`, `count` and `closed` are only accessed with `lock` held.
     private let lock = ConditionLock()
+    /// A ring that grows (doubling) up to `capacity`: the store ingress is sized for a
+    /// long stall (65,536 records) but holds a few hundred in steady state, and a ring
+    /// allocated whole would keep its pages resident for nothing.
     private var items: [Element?]
     private var head = 0
     private var count = 0
@@ -73,8 +76,11 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
-        items = Array(repeating: nil, count: capacity)
+        items = Array(repeating: nil, count: Swift.min(capacity, Self.initialRing))
     }
+
+    /// The ring a new queue starts with (it doubles on demand up to `capacity`).
+    public static var initialRing: Int { 256 }
 
     /// Appends, blocking while the queue is full. Returns false if the queue was closed (the element was not taken).
     /// An `urgent` element wakes a consumer even while it gathers a batch.
@@ -107,14 +113,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
                 lock.wait()
             }
         }
-        var out: [Element] = []
-        out.reserveCapacity(min(max, count))
-        while count > 0 && out.count < max {
-            out.append(items[head]!)
-            items[head] = nil
-            head = (head + 1) % capacity
-            count -= 1
-        }
+        let out = popFront(max: max)
         if count == 0 { urgentPending = false }
         lock.broadcast()
         return out
@@ -133,14 +132,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
             if !lock.wait(untilMonotonicNanoseconds: deadline) { break }
         }
         urgentPending = false
-        var out: [Element] = []
-        out.reserveCapacity(min(max, count))
-        while count > 0 && out.count < max {
-            out.append(items[head]!)
-            items[head] = nil
-            head = (head + 1) % capacity
-            count -= 1
-        }
+        let out = popFront(max: max)
         if count == 0 { urgentPending = false }
         lock.broadcast()
         return out
@@ -149,13 +141,7 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     /// Takes what is there now without waiting.
     public func drain(max: Int = .max) -> [Element] {
         lock.lock(); defer { lock.unlock() }
-        var out: [Element] = []
-        while count > 0 && out.count < max {
-            out.append(items[head]!)
-            items[head] = nil
-            head = (head + 1) % capacity
-            count -= 1
-        }
+        let out = popFront(max: max)
         if count == 0 { urgentPending = false }
         lock.broadcast()
         return out
@@ -179,8 +165,34 @@ public final class BoundedQueue<Element>: @unchecked Sendable {
     public var isClosed: Bool { lock.withLock { closed } }
     public var depth: Int { lock.withLock { count } }
 
+    private func popFront(max: Int) -> [Element] {
+        var out: [Element] = []
+        out.reserveCapacity(Swift.min(max, count))
+        while count > 0 && out.count < max {
+            out.append(items[head]!)
+            items[head] = nil
+            head = (head + 1) % items.count
+            count -= 1
+        }
+        // Give a stall's backlog back once it has drained (not after every small burst).
+        if count == 0 && items.count >= 16 * Self.initialRing {
+            items = Array(repeating: nil, count: Self.initialRing)
+            head = 0
+        }
+        return out
+    }
+
     private func append(_ element: Element, urgent: Bool = false) {
-        items[(head + count) % capacity] = element
+        if count == items.count {
+            // Only reached below `capacity` (callers refuse or wait when full): grow, oldest first.
+            var grown: [Element?] = []
+            grown.reserveCapacity(Swift.min(capacity, items.count * 2))
+            for i in 0..<count { grown.append(items[(head + i) % items.count]) }
+            grown.append(contentsOf: repeatElement(nil, count: Swift.min(capacity, items.count * 2) - count))
+            items = grown
+            head = 0
+        }
+        items[(head + count) % items.count] = element
         count += 1
         if urgent { urgentPending = true }
         // Below a gathering consumer's threshold nobody needs waking (a futex call saved per element).

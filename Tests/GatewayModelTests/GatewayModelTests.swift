@@ -20,6 +20,23 @@ final class BoundedQueueTests: XCTestCase {
         XCTAssertEqual(q.drain(), [2, 3])
     }
 
+    func testTheRingGrowsToItsCapacityKeepingOrderAcrossTheWrap() {
+        // The ring starts small and doubles; the head sits mid-ring when it grows.
+        let capacity = 40 * BoundedQueue<Int>.initialRing + 7
+        let q = BoundedQueue<Int>(capacity: capacity)
+        var next = 0, expected = 0
+        for _ in 0..<100 { XCTAssertTrue(q.offer(next)); next += 1 }
+        for value in q.take(max: 60) { XCTAssertEqual(value, expected); expected += 1 }
+        while q.offer(next) { next += 1 }
+        XCTAssertEqual(q.depth, capacity, "the full capacity is usable, not just the first ring")
+        XCTAssertFalse(q.offer(next), "full means refused, never dropped")
+        for value in q.drain() { XCTAssertEqual(value, expected); expected += 1 }
+        XCTAssertEqual(expected, next, "every element came out once, in order")
+        // Drained after a stall, it gives the memory back and still works.
+        for i in 0..<1000 { XCTAssertTrue(q.offer(i)) }
+        XCTAssertEqual(q.drain(), Array(0..<1000))
+    }
+
     func testCloseRefusesNewWorkAndLetsTheRestBeTaken() {
         let q = BoundedQueue<Int>(capacity: 4)
         q.put(1)
