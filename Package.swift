@@ -25,9 +25,10 @@ let package = Package(
         .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // toml++ (libtomlplusplus-dev) behind a C walk, so no C++ type and no
-        // Foundation (which Swift TOML packages import) reaches the daemon.
-        .target(name: "CTOMLDocument", linkerSettings: [.linkedLibrary("tomlplusplus")]),
+        // toml++ (libtomlplusplus-dev, compiled in from its headers) behind a C
+        // walk, so no C++ type and no Foundation (which Swift TOML packages
+        // import) reaches the daemon, and the box needs no libtomlplusplus.so.
+        .target(name: "CTOMLDocument"),
         // glibc's allocator tuning (<malloc.h>), which the Glibc module does not export.
         .target(name: "CGlibcMalloc"),
 

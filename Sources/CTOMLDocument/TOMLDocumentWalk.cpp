@@ -1,7 +1,12 @@
-// Built against the shared libtomlplusplus.so.3 that Debian ships; these are
-// the flags of its pkg-config file (tomlplusplus.pc).
-#define TOML_HEADER_ONLY 0
-#define TOML_SHARED_LIB 1
+// toml++ is compiled into this file from libtomlplusplus-dev's headers (its
+// header-only mode) rather than linked from libtomlplusplus.so.3: the shared
+// library needs libstdc++.so, and a box build links libstdc++ statically
+// (scripts/release-build.sh) so the daemon maps neither (#8, memory).
+#define TOML_HEADER_ONLY 1
+// Floats through std::from_chars (exact, locale-free; libstdc++ >= 11) instead
+// of toml++'s default std::stringstream, whose first use builds every C++
+// locale facet: about 200 KB of code and data resident for the daemon's life.
+#define TOML_FLOAT_CHARCONV 1
 #include <toml++/toml.h>
 
 #include <cstring>
