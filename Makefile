@@ -53,8 +53,7 @@ install: deps
 	sed 's|/usr/bin/gatewayd|$(PREFIX)/bin/gatewayd|' systemd/gatewayd.service > $(DESTDIR)/lib/systemd/system/gatewayd.service
 	chmod 0644 $(DESTDIR)/lib/systemd/system/gatewayd.service
 
-# A Debian package (release build with the Swift runtime linked in, so the box needs no toolchain): build/gatewayd_VERSION_ARCH.deb
+# A Debian package (the box build of scripts/release-build.sh: Swift runtime and libstdc++ linked in,
+# so the box needs no toolchain): build/gatewayd_VERSION_ARCH.deb
 deb: deps
-	$(SWIFT) build -c release --static-swift-stdlib --product gatewayd
-	$(SWIFT) build -c release --static-swift-stdlib --product gatewayctl
-	./scripts/build-deb.sh .build/release build
+	./scripts/build-deb.sh "$$(./scripts/release-build.sh .build-release gatewayd gatewayctl)" build

@@ -8,12 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SCRATCH="${BENCH_SCRATCH:-.build-bench}"
-SWIFT="${SWIFT:-swift}"
-# Linked like the Debian package (`make deb`): the Swift runtime inside the
-# binary, so memory and startup are measured for what a box really runs.
-FLAGS="-c release --static-swift-stdlib --scratch-path $SCRATCH"
-for product in gatewayd gateway-sim gatewayctl gateway-bench; do
-  "$SWIFT" build $FLAGS --product "$product"
-done
-BIN="$("$SWIFT" build $FLAGS --show-bin-path)"
+# Built exactly like the Debian package (`make deb`), so memory and startup
+# are measured for what a box really runs.
+BIN=$(./scripts/release-build.sh "$SCRATCH" gatewayd gateway-sim gatewayctl gateway-bench)
 exec "$BIN/gateway-bench" --programs "$BIN" --output bench/results.json "$@"

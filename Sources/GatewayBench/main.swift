@@ -45,6 +45,12 @@ struct GatewayBench: ParsableCommand {
     @Option(name: .long, help: "Where to write the JSON results.")
     var output: String = "bench/results.json"
 
+    @Option(name: .long, help: "Instead of benchmarking: profile gatewayd under callgrind and write the box build's function order here (scripts/order-file.sh).")
+    var writeOrderFile: String?
+
+    @Option(name: .long, help: "How long the order-file profile polls, in seconds.")
+    var orderSeconds: Int = 60
+
     func validate() throws {
         guard `repeat` >= 1, steadyRepeat >= 1 else { throw ValidationError("--repeat and --steady-repeat must be at least 1") }
         guard steadySeconds >= 5 else { throw ValidationError("--steady-seconds must be at least 5") }
@@ -54,6 +60,10 @@ struct GatewayBench: ParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = ProcessInfo.processInfo.environment["GATEWAY_BENCH_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         let programs = programs.map(Programs.init(directory:)) ?? Programs.besideSelf()
+        if let writeOrderFile {
+            try OrderFileProfile.write(programs: programs, seconds: orderSeconds, to: writeOrderFile)
+            return
+        }
         let suites = only.isEmpty ? Suite.allCases : only
         let machine = MachineDescription.current()
         print("gateway-bench on \(machine.cpuModel), \(machine.cores) cores, \(machine.memoryMegabytes) MB, Linux \(machine.kernel)")
