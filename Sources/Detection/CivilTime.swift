@@ -39,7 +39,7 @@ func formatValue(_ v: Double) -> String {
     let r = (v * scale).rounded() / scale
     if r == r.rounded() && abs(r) < 1e15 { return "\(Int64(r))" }
     var s = "\(r)"
-    if s.contains("e") { s = "\(v)" }
+    if s.contains("e" as Character) { s = "\(v)" }
     return s
 }
 

@@ -184,8 +184,10 @@ struct ConfigDocument {
     /// Topics are `{prefix}/{gateway}/...`: no wildcards, no empty levels.
     static func topicPrefixProblem(_ prefix: String) -> String? {
         if prefix.isEmpty { return "must not be empty (topics are PREFIX/GATEWAY_ID/...)" }
-        if prefix.contains("+") || prefix.contains("#") { return "\(ConfigValue.quote(prefix)) contains an MQTT wildcard (+ or #), which topics cannot contain" }
-        if prefix.hasPrefix("/") || prefix.hasSuffix("/") || prefix.contains("//") {
+        // Characters, not substrings: String.contains(String) is _StringProcessing's, whose
+        // code the daemon otherwise never runs (docs/performance.md, Memory).
+        if prefix.contains(where: { $0 == "+" || $0 == "#" }) { return "\(ConfigValue.quote(prefix)) contains an MQTT wildcard (+ or #), which topics cannot contain" }
+        if prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
             return "\(ConfigValue.quote(prefix)) has an empty topic level; remove the leading, trailing or doubled \"/\""
         }
         if prefix.unicodeScalars.contains(where: { $0.value < 0x20 }) { return "contains a control character" }

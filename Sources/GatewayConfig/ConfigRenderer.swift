@@ -194,7 +194,7 @@ struct TOMLWriter {
     mutating func key(_ k: String, double v: Double) {
         // TOML floats need a decimal point or exponent; Swift writes 1.0, 0.001, 1e-05, inf, nan.
         var s = "\(v)"
-        if !s.contains(".") && !s.contains("e") && !s.contains("n") { s += ".0" }
+        if !s.contains(where: { $0 == "." || $0 == "e" || $0 == "n" }) { s += ".0" }
         line(k, s)
     }
     private mutating func line(_ k: String, _ v: String) {

@@ -35,7 +35,7 @@ struct GatewayLogHandler: LogHandler {
         text += "\(level) \(label): \(message)"
         for key in all.keys.sorted() {
             let v = "\(all[key]!)"
-            text += " \(key)=" + (v.contains(" ") || v.isEmpty ? "\"\(v)\"" : v)
+            text += " \(key)=" + (v.contains(" " as Character) || v.isEmpty ? "\"\(v)\"" : v)
         }
         text += "\n"
         StandardError.write(text)

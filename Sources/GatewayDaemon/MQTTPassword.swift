@@ -19,7 +19,7 @@ enum MQTTPassword {
         let credentials = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
         if let file = settings.passwordFile, file.hasPrefix(credentialPrefix) {
             let name = String(file.dropFirst(credentialPrefix.count))
-            guard !name.isEmpty, !name.contains("/") else { throw MQTTPasswordError.badCredentialName(file) }
+            guard !name.isEmpty, !name.contains("/" as Character) else { throw MQTTPasswordError.badCredentialName(file) }
             guard let credentials else { throw MQTTPasswordError.noCredentialsDirectory(name) }
             return credentials + "/" + name
         }

@@ -119,7 +119,7 @@ public struct BrokerAddress: Sendable, Equatable {
         else if url.hasPrefix("mqtt://") { tls = false; rest = url.dropFirst(7) }
         else { return nil }
         let hostPort = rest.hasSuffix("/") ? rest.dropLast() : rest
-        guard !hostPort.isEmpty, !hostPort.contains("/"), !hostPort.contains("@") else { return nil }
+        guard !hostPort.isEmpty, !hostPort.contains("/" as Character), !hostPort.contains("@" as Character) else { return nil }
         var host = String(hostPort)
         var port = tls ? 8883 : 1883
         if hostPort.hasPrefix("[") {  // [::1]:1883
@@ -140,7 +140,7 @@ public struct BrokerAddress: Sendable, Equatable {
     }
 
     public var url: String {
-        let h = host.contains(":") ? "[\(host)]" : host
+        let h = host.contains(":" as Character) ? "[\(host)]" : host
         return "\(tls ? "mqtts" : "mqtt")://\(h):\(port)"
     }
 }

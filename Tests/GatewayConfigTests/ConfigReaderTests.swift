@@ -57,6 +57,17 @@ final class ConfigReaderTests: XCTestCase {
                        ["test.toml:4: buffer.max_age: the bare number 30 has no unit; write it as a string with a unit, like \"30s\" or \"30ms\""])
     }
 
+    func testTopicPrefixWithAnEmptyLevelIsRefusedWhereverTheLevelIs() throws {
+        for prefix in ["/utility", "utility/", "utility//north", "/"] {
+            let found = problems("[gateway]\nid = \"gw\"\n[uplink]\nurl = \"mqtt://h\"\ntopic_prefix = \"\(prefix)\"\n")
+            XCTAssertEqual(found.map(\.description), [
+                "test.toml:5: uplink.topic_prefix: \"\(prefix)\" has an empty topic level; remove the leading, trailing or doubled \"/\"",
+            ], prefix)
+        }
+        XCTAssertEqual(try parse("[gateway]\nid = \"gw\"\n[uplink]\nurl = \"mqtt://h\"\ntopic_prefix = \"utility/north\"\n").uplink?.topicPrefix,
+                       "utility/north")
+    }
+
     func testProfileExpandsIntoPointsAndSetsKind() throws {
         let c = try parse("""
         [gateway]
