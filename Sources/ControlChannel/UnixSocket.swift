@@ -1,3 +1,4 @@
+import GatewayModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -57,19 +58,10 @@ enum UnixSocket {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Writes all bytes; returns nil or the errno.
+    /// Writes all bytes; returns nil or the errno. `send` with MSG_NOSIGNAL: a
+    /// client that hung up gives EPIPE here instead of killing the daemon.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                return e
-            }
-            offset += n
-        }
-        return nil
+        PlainFile.writeAll(fd, bytes, through: { send($0, $1, $2, Int32(MSG_NOSIGNAL)) })
     }
 
     enum LineResult {

@@ -84,9 +84,15 @@ public enum PlainFile {
 
     /// Writes every byte to `fd`; nil, or the errno that stopped it.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        writeAll(fd, bytes, through: { systemWrite($0, $1, $2) })
+    }
+
+    /// Writes every byte to `fd` through `call` (a socket's `send` with
+    /// `MSG_NOSIGNAL`, say), retrying EINTR; nil, or the errno that stopped it.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], through call: (Int32, UnsafeRawPointer?, Int) -> Int) -> Int32? {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { call(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
