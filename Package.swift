@@ -50,9 +50,11 @@ let package = Package(
         ]),
         // MQTT upstream (libmosquitto).
         .target(name: "Uplink", dependencies: [
-            "GatewayModel", "CMosquitto",
+            "GatewayModel", "GatewayJSON", "CMosquitto",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // JSON for the control socket and `cmd/resend` without Foundation (issue #8).
+        .target(name: "GatewayJSON", dependencies: ["GatewayModel"], exclude: ["README.md"]),
         // Leak and anomaly detectors: pure computation, no I/O.
         .target(name: "Detection", dependencies: ["GatewayModel"]),
         // Replay CSV reading (plain or gzip) and the offline replay loop `detect --replay` runs.
@@ -60,7 +62,6 @@ let package = Package(
 
         .executableTarget(name: "GatewayDaemon", dependencies: [
             "GatewayModel", "GatewayConfig", "Drivers", "BufferStore", "Uplink", "Detection", "ControlChannel", "CGlibcMalloc",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -71,7 +72,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["README.md"]),
         // The local control socket between gatewayd and gatewayctl: messages and framing.
-        .target(name: "ControlChannel", dependencies: ["GatewayModel", "Drivers", "BufferStore", "Uplink"]),
+        .target(name: "ControlChannel", dependencies: ["GatewayModel", "GatewayJSON", "Drivers", "BufferStore", "Uplink"]),
         // `make bench`: what a reading costs, how fast a backlog drains (release build).
         .executableTarget(name: "GatewayBench", dependencies: [
             "GatewayModel", "Drivers", "BufferStore", "Uplink", "Detection", "ReplayInput", "CModbus",
@@ -87,6 +88,7 @@ let package = Package(
         // Test-only helpers: a real mosquitto on a free loopback port, child processes.
         .target(name: "GatewayTestSupport", dependencies: ["GatewayModel"], path: "Tests/GatewayTestSupport"),
         .testTarget(name: "GatewayModelTests", dependencies: ["GatewayModel"]),
+        .testTarget(name: "GatewayJSONTests", dependencies: ["GatewayJSON"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayModel"], exclude: ["Cases"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "GatewayModel", "CModbus", "GatewayTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BufferStoreTests", dependencies: ["BufferStore", "GatewayModel", "GatewayTestSupport"]),

@@ -1,56 +1,34 @@
-import ArgumentParser
 import GatewayConfig
 import GatewayModel
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `gatewayd --config FILE`: runs until SIGTERM/SIGINT, then finishes in-flight
-/// work, commits the buffer and exits 0.
+/// work, commits the buffer and exits 0. Exit 1: the configuration is invalid or
+/// the gateway failed; 64: the command line is (EX_USAGE, as sysexits.h has it).
 @main
-struct Gatewayd: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gatewayd",
-        abstract: "Edge sensor gateway: polls Modbus and serial devices, buffers every reading in SQLite, detects leaks, forwards over MQTT.",
-        discussion: """
-        Runs until SIGTERM or SIGINT, then stops polling, commits the buffer, waits briefly for the broker's \
-        acknowledgements, publishes status offline and exits 0. SIGHUP re-reads the configuration and applies it \
-        without closing the buffer (an invalid one is rejected and the running one stays). Under systemd \
-        (NOTIFY_SOCKET) it reports READY/STATUS/WATCHDOG. Logs go to stderr, one line per event.
-        Check a config first with `gatewayctl config check --config FILE`.
-        """,
-        version: GatewayVersion.string
-    )
-
-    @Option(name: .shortAndLong, help: "The configuration file.")
-    var config: String = "/etc/gatewayd/gatewayd.toml"
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Write Prometheus metrics to DIR/gatewayd.prom for node_exporter's textfile collector (overrides metrics.textfile_dir).",
-        valueName: "DIR"))
-    var metricsTextfile: String?
-
-    @Option(name: .long, help: ArgumentHelp("How often metrics are written and the systemd STATUS= line refreshed, e.g. 10s (overrides metrics.interval).",
-                                            valueName: "DURATION"))
-    var metricsInterval: String?
-
-    func validate() throws {
-        if let metricsInterval {
-            guard let d = ConfigUnits.duration(metricsInterval), d > .zero else {
-                throw ValidationError("--metrics-interval \"\(metricsInterval)\" is not a duration like 10s or 500ms")
+enum Gatewayd {
+    static func main() async {
+        let options: DaemonCommandLine
+        do {
+            switch try DaemonCommandLine.parse(Array(CommandLine.arguments.dropFirst())) {
+            case .help: print(DaemonCommandLine.help, terminator: ""); return
+            case .version: print(GatewayVersion.string); return
+            case .run(let o): options = o
             }
+        } catch {
+            StandardError.write("Error: \(error)\n\(DaemonCommandLine.usage)\n  See 'gatewayd --help'.\n")
+            exit(64)
         }
-        if let dir = metricsTextfile {
-            guard PlainFile.isDirectory(dir) else {
-                throw ValidationError("--metrics-textfile \(dir): no such directory (create it, writable by the gatewayd user)")
-            }
-        }
+        exit(await run(options))
     }
 
-    func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+    static func run(_ options: DaemonCommandLine) async -> Int32 {
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var h = GatewayLogHandler(label: label)
             h.logLevel = level
@@ -61,17 +39,17 @@ struct Gatewayd: AsyncParsableCommand {
 
         let configuration: GatewayConfiguration
         do {
-            configuration = try ConfigReader.load(path: config)
-        } catch let problems as ConfigProblems {
-            logger.critical("the configuration has problems; not starting", metadata: ["config": "\(config)"])
-            StandardError.write(problems.description + "\n")
-            throw ExitCode(1)
+            configuration = try ConfigReader.load(path: options.configPath)
+        } catch {
+            logger.critical("the configuration has problems; not starting", metadata: ["config": "\(options.configPath)"])
+            StandardError.write("\(error)\n")
+            return 1
         }
         let runtime = GatewayRuntime(configuration: configuration, clock: SystemClock(trust: configuration.gateway.clockTrust), logger: logger)
-        let interval = metricsInterval.flatMap(ConfigUnits.duration) ?? configuration.metrics.interval
-        let health = HealthReporting(metricsDirectory: metricsTextfile ?? configuration.metrics.textfileDirectory,
+        let interval = options.metricsInterval.flatMap(ConfigUnits.duration) ?? configuration.metrics.interval
+        let health = HealthReporting(metricsDirectory: options.metricsTextfileDirectory ?? configuration.metrics.textfileDirectory,
                                      sampleIntervalNanoseconds: UInt64(max(1, interval.nanoseconds)))
-        let service = GatewayService(runtime: runtime, configPath: config, notifier: SystemdNotifier(), health: health)
+        let service = GatewayService(runtime: runtime, configPath: options.configPath, notifier: SystemdNotifier(), health: health)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -80,7 +58,8 @@ struct Gatewayd: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.critical("gatewayd failed: \(error)")
-            throw ExitCode(1)
+            return 1
         }
+        return 0
     }
 }

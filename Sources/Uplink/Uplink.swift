@@ -4,13 +4,7 @@ import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
-// JSONDecoder for `cmd/resend`. FoundationEssentials (no ICU, no CoreFoundation)
-// is linked into gatewayd anyway by swift-argument-parser; full Foundation is not.
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import GatewayJSON
 
 /// The MQTT uplink: batches live records per device, drains the backlog after
 /// an outage, answers `cmd/resend`, announces gaps, and reports every PUBACK to
@@ -90,7 +84,7 @@ public final class Uplink: @unchecked Sendable {
     /// 1 <= N <= M <= 2^63-1 (seq starts at 1 and is stored as int64, so no
     /// other range is one anyone holds). Members it does not know are ignored
     /// (a newer tool may send more); the three it needs must be there with these kinds.
-    struct ResendRequest: Decodable, Equatable {
+    struct ResendRequest: Equatable {
         var store: String
         var from: UInt64
         var to: UInt64
@@ -101,57 +95,31 @@ public final class Uplink: @unchecked Sendable {
             self.to = to
         }
 
-        /// Reads a payload with Foundation's `JSONDecoder`.
         /// - Throws: `ResendRequestError` saying what is wrong (not JSON, not an
         ///   object, a member missing, a wrong kind or a number out of range, a reversed range).
         init(payload: [UInt8]) throws {
+            let document: JSONValue
             do {
-                self = try JSONDecoder().decode(ResendRequest.self, from: Data(payload))
-            } catch let refusal as ResendRequestError {
-                throw refusal
-            } catch {
-                // Members are checked in init(from:), so what reaches here is the
-                // document itself; this JSONDecoder gives no position for a syntax error.
-                throw ResendRequestError.notJSON
+                document = try JSONValue(parsing: payload)
+            } catch let error as JSONSyntaxError {
+                throw ResendRequestError.notJSON(error.description)
             }
-        }
-
-        private enum Member: String, CodingKey { case store, from, to }
-
-        init(from decoder: Decoder) throws {
-            let members: KeyedDecodingContainer<Member>
-            do {
-                members = try decoder.container(keyedBy: Member.self)
-            } catch {
-                throw ResendRequestError.notAnObject(found: JSONKind.ofDocument(decoder))
+            guard case .object = document else { throw ResendRequestError.notAnObject(found: document.inWords) }
+            guard let storeValue = document["store"] else { throw ResendRequestError.missing(member: "store") }
+            guard case .string(let store) = storeValue else {
+                throw ResendRequestError.wrongKind(member: "store", expected: "a string", found: storeValue.inWords)
             }
-            let store: String
-            do {
-                store = try members.decode(String.self, forKey: .store)
-            } catch DecodingError.keyNotFound {
-                throw ResendRequestError.missing(member: "store")
-            } catch {
-                throw ResendRequestError.wrongKind(member: "store", expected: "a string", found: JSONKind.of(.store, in: members))
-            }
-            let from = try ResendRequest.sequenceNumber(.from, in: members)
-            let to = try ResendRequest.sequenceNumber(.to, in: members)
+            let from = try ResendRequest.sequenceNumber("from", in: document)
+            let to = try ResendRequest.sequenceNumber("to", in: document)
             guard from <= to else { throw ResendRequestError.reversed(from: from, to: to) }
             self.init(store: store, from: from, to: to)
         }
 
-        private static func sequenceNumber(_ member: Member, in members: KeyedDecodingContainer<Member>) throws -> UInt64 {
-            let wanted = "a whole number from 1 to \(Int64.max)"
-            let number: UInt64
-            do {
-                number = try members.decode(UInt64.self, forKey: member)
-            } catch DecodingError.keyNotFound {
-                throw ResendRequestError.missing(member: member.rawValue)
-            } catch {
-                // A string, null, -5, 1.5 or 2^64: say which, not the decoder's internals.
-                throw ResendRequestError.wrongKind(member: member.rawValue, expected: wanted, found: JSONKind.of(member, in: members))
-            }
-            guard number >= 1, number <= UInt64(Int64.max) else {
-                throw ResendRequestError.wrongKind(member: member.rawValue, expected: wanted, found: "the number \(number)")
+        private static func sequenceNumber(_ member: String, in document: JSONValue) throws -> UInt64 {
+            guard let value = document[member] else { throw ResendRequestError.missing(member: member) }
+            // A string, null, -5, 1.5 or 2^64: said as written, not as the decoder saw it.
+            guard case .number(let text) = value, let number = UInt64(text), number >= 1, number <= UInt64(Int64.max) else {
+                throw ResendRequestError.wrongKind(member: member, expected: "a whole number from 1 to \(Int64.max)", found: value.inWords)
             }
             return number
         }
@@ -671,7 +639,8 @@ public final class Uplink: @unchecked Sendable {
 /// Why a `cmd/resend` payload was refused: the `reason` of the warning, for
 /// whoever wrote the tool that sent it.
 enum ResendRequestError: Error, CustomStringConvertible, Equatable {
-    case notJSON
+    /// The JSON syntax error, with where it is.
+    case notJSON(String)
     case notAnObject(found: String)
     case missing(member: String)
     case wrongKind(member: String, expected: String, found: String)
@@ -679,44 +648,11 @@ enum ResendRequestError: Error, CustomStringConvertible, Equatable {
 
     var description: String {
         switch self {
-        case .notJSON: return "not valid JSON"
+        case .notJSON(let problem): return problem
         case .notAnObject(let found): return "expected an object, found \(found)"
         case .missing(let member): return "\"\(member)\" is missing"
         case .wrongKind(let member, let expected, let found): return "\(member): expected \(expected), found \(found)"
         case .reversed(let from, let to): return "from (\(from)) is above to (\(to))"
         }
-    }
-}
-
-/// What kind of JSON value sits where a decode failed, in words for messages
-/// ("a string", "the number -5"). JSONDecoder's errors name only the type it
-/// wanted, so the value is probed with the decoder's own containers.
-enum JSONKind {
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    static func of<K: CodingKey>(_ key: K, in container: KeyedDecodingContainer<K>) -> String {
-        if (try? container.decodeNil(forKey: key)) == true { return "null" }
-        if let b = try? container.decode(Bool.self, forKey: key) { return b ? "true" : "false" }
-        // Decimal keeps the number as written (2^64 stays 18446744073709551616).
-        if let n = try? container.decode(Decimal.self, forKey: key) { return "the number \(n)" }
-        if (try? container.decode(String.self, forKey: key)) != nil { return "a string" }
-        if (try? container.nestedUnkeyedContainer(forKey: key)) != nil { return "an array" }
-        if (try? container.nestedContainer(keyedBy: AnyKey.self, forKey: key)) != nil { return "an object" }
-        return "a number out of range"
-    }
-
-    static func ofDocument(_ decoder: Decoder) -> String {
-        if (try? decoder.unkeyedContainer()) != nil { return "an array" }
-        guard let single = try? decoder.singleValueContainer() else { return "something else" }
-        if single.decodeNil() { return "null" }
-        if let b = try? single.decode(Bool.self) { return b ? "true" : "false" }
-        if let n = try? single.decode(Decimal.self) { return "the number \(n)" }
-        if (try? single.decode(String.self)) != nil { return "a string" }
-        return "something else"
     }
 }

@@ -39,8 +39,9 @@ final class ResendRequestTests: XCTestCase {
         XCTAssertEqual(problem(#"{"store":"s","from":20,"to":10}"#), "from (20) is above to (10)")
         XCTAssertEqual(problem(#"[1000,1999]"#), "expected an object, found an array")
         XCTAssertEqual(problem(#""resend""#), "expected an object, found a string")
-        XCTAssertEqual(problem(#"{"store":"s","from":1,"to":2"#), "not valid JSON")
-        XCTAssertEqual(problem("resend 1000-1999"), "not valid JSON")
-        XCTAssertEqual(problem(""), "not valid JSON")
+        XCTAssertEqual(problem(#"{"store":"s","from":1,"to":2"#), "not valid JSON (at byte 28: the document ends inside an array or object)")
+        XCTAssertEqual(problem("resend 1000-1999"), "not valid JSON (at byte 0: unexpected character)")
+        XCTAssertEqual(problem(""), "not valid JSON (at byte 0: the document ends where a value should be)")
+        XCTAssertEqual(problem(String(repeating: "[", count: 100_000)), "not valid JSON (at byte 64: nested deeper than 64 levels)")
     }
 }
