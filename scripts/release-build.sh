@@ -32,6 +32,7 @@ flags="-c release --scratch-path $scratch
   -Xcc -ffunction-sections -Xcxx -ffunction-sections
   -Xlinker --symbol-ordering-file=$(pwd)/packaging/gatewayd.order
   -Xlinker --no-warn-symbol-ordering
+  -Xlinker --script=$(pwd)/packaging/unnamed-functions.lds
   -Xlinker -L$scratch/static-libstdc++"
 # Why each:
 #   lld (the toolchain's), because gold cannot pack relocations or order symbols;
@@ -40,7 +41,8 @@ flags="-c release --scratch-path $scratch
 #     into gatewayd, and the 6,600 exported names cost half a megabyte at load;
 #   function sections let the ordering file move single functions;
 #   packaging/gatewayd.order puts every function the daemon runs side by side
-#     (scripts/order-file.sh regenerates it; a stale entry is simply ignored).
+#     (scripts/order-file.sh regenerates it; a stale entry is simply ignored);
+#   packaging/unnamed-functions.lds gathers the functions that have no name to order by.
 # shellcheck disable=SC2086
 bin=$("$SWIFT" build $flags --show-bin-path)
 for product in "$@"; do

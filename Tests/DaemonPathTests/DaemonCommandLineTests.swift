@@ -61,4 +61,16 @@ final class DaemonCommandLineTests: XCTestCase {
         XCTAssertEqual(missing.status, 1, "a config it cannot read: exit 1")
         XCTAssertTrue(missing.stderr.contains("/nonexistent/gatewayd.toml:1: file:"), missing.stderr)
     }
+
+    func testTheDaemonLinksNoFoundation() throws {
+        // Foundation's JSON coder or an argument parser would bring FoundationEssentials (0.8 MB
+        // resident) or all of Foundation and ICU (9 MB) back into gatewayd (issue #8). The test
+        // build links Swift's libraries dynamically, so ldd names every one the daemon uses.
+        let ldd = try ChildProcess.run(TestPaths.systemProgram("ldd"), [TestPaths.executable("gatewayd")])
+        XCTAssertEqual(ldd.status, 0, ldd.stderr)
+        XCTAssertTrue(ldd.stdout.contains("libswiftCore"), "a dynamically linked test build: \(ldd.stdout)")
+        XCTAssertFalse(ldd.stdout.lowercased().contains("foundation"), ldd.stdout)
+        let ctl = try ChildProcess.run(TestPaths.systemProgram("ldd"), [TestPaths.executable("gatewayctl")])
+        XCTAssertTrue(ctl.stdout.contains("libFoundation"), "the check sees Foundation where it is: \(ctl.stdout)")
+    }
 }
