@@ -52,7 +52,6 @@ public final class BufferReader {
             throw StoreError.cannotOpen(path: path, detail: "no buffer database here (has gatewayd run with this data_dir?)")
         }
         connection = try SQLiteConnection(path: path, readOnly: !writable, create: false)
-        connection.useSmallLookaside()
         self.path = path
         try connection.execute("PRAGMA busy_timeout = 5000")
         try connection.execute("PRAGMA cache_size = -\(SQLiteConnection.readerCacheKilobytes)")

@@ -19,14 +19,6 @@ final class SQLiteConnection {
     static let writerCacheKilobytes = 512
     static let readerCacheKilobytes = 256
 
-    /// Shrinks SQLite's per-connection lookaside allocator (about 87 KB by
-    /// default, all of it touched when the connection opens) on connections that
-    /// run a handful of prepared statements; the store writer keeps the default.
-    /// Must run before the connection's first statement.
-    func useSmallLookaside() {
-        _ = gatewayd_sqlite3_set_lookaside(handle, 128, 32)
-    }
-
     init(path: String, readOnly: Bool = false, create: Bool = true) throws {
         self.path = path
         var flags = SQLITE_OPEN_NOMUTEX

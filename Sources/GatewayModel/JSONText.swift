@@ -11,7 +11,8 @@ public enum JSONText {
 
     /// Appends `s` as a JSON string literal with quotes. Works on UTF-8 bytes:
     /// every byte of a multi-byte character is ≥ 0x80, so only ASCII needs escaping.
-    @inlinable
+    /// Inlined into each caller: it is the inner loop of every MQTT payload.
+    @inlinable @inline(__always)
     public static func appendQuoted(_ s: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         for b in s.utf8 {
