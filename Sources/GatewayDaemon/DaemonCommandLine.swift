@@ -1,4 +1,3 @@
-import GatewayConfig
 import GatewayModel
 import Logging
 
@@ -7,9 +6,9 @@ import Logging
 /// issue #8). gatewayctl, with its many verbs, keeps swift-argument-parser.
 struct DaemonCommandLine: Equatable {
     var configPath = "/etc/gatewayd/gatewayd.toml"
-    var logLevel = "info"
+    var logLevel = Logger.Level.info
     var metricsTextfileDirectory: String?
-    var metricsInterval: String?
+    var metricsInterval: Duration?
 
     /// What the command line asks for.
     enum Request: Equatable {
@@ -72,9 +71,9 @@ struct DaemonCommandLine: Equatable {
             case "--version": return .version
             case "-c", "--config": options.configPath = try value()
             case "--log-level":
-                let level = try value()
-                guard Logger.Level(rawValue: level) != nil else {
-                    throw Problem(description: "--log-level \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+                let text = try value()
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw Problem(description: "--log-level \"\(text)\" is not one of trace, debug, info, notice, warning, error, critical")
                 }
                 options.logLevel = level
             case "--metrics-textfile":
@@ -84,9 +83,9 @@ struct DaemonCommandLine: Equatable {
                 }
                 options.metricsTextfileDirectory = directory
             case "--metrics-interval":
-                let interval = try value()
-                guard let d = ConfigUnits.duration(interval), d > .zero else {
-                    throw Problem(description: "--metrics-interval \"\(interval)\" is not a duration like 10s or 500ms")
+                let text = try value()
+                guard let interval = ConfigUnits.duration(text), interval > .zero else {
+                    throw Problem(description: "--metrics-interval \"\(text)\" is not a duration like 10s or 500ms")
                 }
                 options.metricsInterval = interval
             default:

@@ -28,7 +28,7 @@ enum Gatewayd {
     }
 
     static func run(_ options: DaemonCommandLine) async -> Int32 {
-        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        let level = options.logLevel
         LoggingSystem.bootstrap { label in
             var h = GatewayLogHandler(label: label)
             h.logLevel = level
@@ -46,7 +46,7 @@ enum Gatewayd {
             return 1
         }
         let runtime = GatewayRuntime(configuration: configuration, clock: SystemClock(trust: configuration.gateway.clockTrust), logger: logger)
-        let interval = options.metricsInterval.flatMap(ConfigUnits.duration) ?? configuration.metrics.interval
+        let interval = options.metricsInterval ?? configuration.metrics.interval
         let health = HealthReporting(metricsDirectory: options.metricsTextfileDirectory ?? configuration.metrics.textfileDirectory,
                                      sampleIntervalNanoseconds: UInt64(max(1, interval.nanoseconds)))
         let service = GatewayService(runtime: runtime, configPath: options.configPath, notifier: SystemdNotifier(), health: health)

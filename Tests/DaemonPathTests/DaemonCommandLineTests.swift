@@ -18,7 +18,8 @@ final class DaemonCommandLineTests: XCTestCase {
         let metrics = NSTemporaryDirectory()
         XCTAssertEqual(try DaemonCommandLine.parse([]), .run(DaemonCommandLine()), "defaults: /etc/gatewayd/gatewayd.toml, info")
         XCTAssertEqual(DaemonCommandLine().configPath, "/etc/gatewayd/gatewayd.toml")
-        let expected = DaemonCommandLine(configPath: "/tmp/g.toml", logLevel: "debug", metricsTextfileDirectory: metrics, metricsInterval: "300ms")
+        let expected = DaemonCommandLine(configPath: "/tmp/g.toml", logLevel: .debug, metricsTextfileDirectory: metrics,
+                                         metricsInterval: .milliseconds(300))
         XCTAssertEqual(try DaemonCommandLine.parse(["--config", "/tmp/g.toml", "--log-level", "debug",
                                                     "--metrics-textfile", metrics, "--metrics-interval", "300ms"]), .run(expected))
         XCTAssertEqual(try DaemonCommandLine.parse(["-c", "/tmp/g.toml", "--log-level=debug",

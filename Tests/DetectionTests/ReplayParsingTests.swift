@@ -10,27 +10,14 @@ import Glibc
 /// The replay reader's own number parsing and its one-pass path for the common
 /// line shape must give exactly what `Double(String)` and the general path give.
 final class ReplayParsingTests: XCTestCase {
-    var directory = ""
+    var files: ReplayFiles!
 
     override func setUp() {
-        directory = TestPaths.temporaryDirectory("replay-parse")
+        files = ReplayFiles("replay-parse")
     }
 
     override func tearDown() {
-        _ = try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = directory + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func readAll(_ path: String) throws -> [ReplayRow] {
-        var reader = try ReplayReader(path: path)
-        var rows: [ReplayRow] = []
-        while let row = try reader.next() { rows.append(row) }
-        return rows
+        files.remove()
     }
 
     /// Value fields and what they must read as: `Double(String)` of the trimmed text, to the bit.
@@ -68,8 +55,8 @@ final class ReplayParsingTests: XCTestCase {
             common += "\(1_000 + i),dev,p,\(f)\n"
             extra += "\(1_000 + i),dev,p,\(f),good\n"
         }
-        let viaCommon = try readAll(try write("common.csv", common))
-        let viaGeneral = try readAll(try write("extra.csv", extra))
+        let viaCommon = try files.readAll(try files.write("common.csv", common))
+        let viaGeneral = try files.readAll(try files.write("extra.csv", extra))
         XCTAssertEqual(viaCommon.count, fields.count)
         XCTAssertEqual(viaGeneral.count, fields.count)
         for (i, f) in fields.enumerated() {
@@ -81,8 +68,8 @@ final class ReplayParsingTests: XCTestCase {
 
     func testNonNumbersAreRefusedWithTheLine() throws {
         for field in ["nan", "NaN", "inf", "-inf", "1e999", "x1", "1.2.3", "-", ".", "1e", "1,5", "0x", "--1", "1 2"] {
-            let path = try write("bad.csv", "ts,device,point,value\n1000,dev,p,1\n1001,dev,p,\(field)\n")
-            XCTAssertThrowsError(try readAll(path), field) { error in
+            let path = try files.write("bad.csv", "ts,device,point,value\n1000,dev,p,1\n1001,dev,p,\(field)\n")
+            XCTAssertThrowsError(try files.readAll(path), field) { error in
                 let e = error as? ReplayInputError
                 XCTAssertEqual(e?.line, 3, field)
                 let phrase = field == "1,5" ? "expected 4 fields" : "is not a number"
@@ -92,7 +79,7 @@ final class ReplayParsingTests: XCTestCase {
     }
 
     func testEmptyValueIsNoReading() throws {
-        let rows = try readAll(try write("empty.csv", "ts,device,point,value\n1000,dev,p,\n1001,dev,p,2\n1002,dev,p,\r\n"))
+        let rows = try files.readAll(try files.write("empty.csv", "ts,device,point,value\n1000,dev,p,\n1001,dev,p,2\n1002,dev,p,\r\n"))
         XCTAssertEqual(rows.map(\.value), [nil, 2, nil])
     }
 
@@ -116,7 +103,7 @@ final class ReplayParsingTests: XCTestCase {
         4,q,v,14
 
         """
-        let rows = try readAll(try write("pairs.csv", text))
+        let rows = try files.readAll(try files.write("pairs.csv", text))
         XCTAssertEqual(rows.map(\.pairIndex), [0, 1, 2, 0, 1, 2, 2, 1, 0, 3, 0, 1, 2, 3])
         XCTAssertEqual(rows.map { "\($0.device)/\($0.point)" },
                        ["p/v", "p/vv", "pp/v", "p/v", "p/vv", "pp/v", "pp/v", "p/vv", "p/v", "q/v", "p/v", "p/vv", "pp/v", "q/v"])
@@ -133,12 +120,12 @@ final class ReplayParsingTests: XCTestCase {
         1514764800002,dev,p,5
 
         """
-        let rows = try readAll(try write("ts.csv", text))
+        let rows = try files.readAll(try files.write("ts.csv", text))
         XCTAssertEqual(rows.map(\.ts), [-5, 0, 1_514_764_800_000, 1_514_764_800_001, 1_514_764_800_002])
-        XCTAssertThrowsError(try readAll(try write("big.csv", "ts,device,point,value\n99999999999999999999,dev,p,1\n"))) { error in
+        XCTAssertThrowsError(try files.readAll(try files.write("big.csv", "ts,device,point,value\n99999999999999999999,dev,p,1\n"))) { error in
             XCTAssertTrue("\(error)".contains("neither epoch milliseconds"), "\(error)")
         }
-        XCTAssertThrowsError(try readAll(try write("order.csv", "ts,device,point,value\n1000,dev,p,1\n999,dev,p,1\n"))) { error in
+        XCTAssertThrowsError(try files.readAll(try files.write("order.csv", "ts,device,point,value\n1000,dev,p,1\n999,dev,p,1\n"))) { error in
             XCTAssertEqual((error as? ReplayInputError)?.line, 3)
             XCTAssertTrue("\(error)".contains("out of time order"), "\(error)")
         }
@@ -157,7 +144,7 @@ final class ReplayParsingTests: XCTestCase {
                 text += "\(1_514_764_800_000 + Int64(i) * 10_000),tank-\(point),level_m,\(i % 997 == 0 ? "" : String(format: "%.3f", v))\n"
             }
         }
-        let path = try write("many.csv", text)
+        let path = try files.write("many.csv", text)
         let detectors = ["a", "b", "c"].map {
             DetectorConfiguration(type: "range", device: "tank-\($0)", point: "level_m", parameters: ["max": .double(8.5), "min": .double(1.5)])
         }
@@ -184,7 +171,7 @@ final class ReplayParsingTests: XCTestCase {
         XCTAssertGreaterThan(sequential.count, 10, "the series should cross the range now and then")
         XCTAssertEqual(threaded, sequential)
 
-        let broken = try write("broken.csv", text + "\(1_514_764_800_000 + Int64(rowsPerPoint) * 10_000),tank-a,level_m,seven\n")
+        let broken = try files.write("broken.csv", text + "\(1_514_764_800_000 + Int64(rowsPerPoint) * 10_000),tank-a,level_m,seven\n")
         var before: [String] = []
         XCTAssertThrowsError(try ReplayRun.run(csvPath: broken, detectors: detectors) { before.append($0) }) { error in
             XCTAssertEqual((error as? ReplayInputError)?.line, 3 * rowsPerPoint + 2)

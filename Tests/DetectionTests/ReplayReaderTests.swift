@@ -7,41 +7,21 @@ import Glibc
 #endif
 
 final class ReplayReaderTests: XCTestCase {
-    var directory = ""
+    var files: ReplayFiles!
 
     override func setUp() {
-        directory = TestPaths.temporaryDirectory("replay-test")
+        files = ReplayFiles("replay-test")
     }
 
     override func tearDown() {
-        _ = try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    func write(_ name: String, _ text: String, gzip: Bool = false) throws -> String {
-        let path = directory + "/" + name
-        if gzip {
-            // gzip through the gzip tool: independent of the reader's zlib use.
-            let plain = path + ".plain"
-            try text.write(toFile: plain, atomically: true, encoding: .utf8)
-            XCTAssertEqual(system("gzip -c '\(plain)' > '\(path)'"), 0)
-        } else {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        return path
-    }
-
-    func readAll(_ path: String) throws -> [ReplayRow] {
-        var reader = try ReplayReader(path: path)
-        var rows: [ReplayRow] = []
-        while let row = try reader.next() { rows.append(row) }
-        return rows
+        files.remove()
     }
 
     let sample = "ts,device,point,value\n1514764800000,inflow,flow_m3h,162.700\n1514764800000,pressure-n1,pressure_m,28.48\n2018-01-01T00:05:00Z,inflow,flow_m3h,-1.5e2\n2018-01-01T01:10:00.250+01:00,inflow,flow_m3h,\n"
 
     func testPlainAndGzipReadTheSameRows() throws {
-        let plain = try readAll(try write("a.csv", sample))
-        let gz = try readAll(try write("a.csv.gz", sample, gzip: true))
+        let plain = try files.readAll(try files.write("a.csv", sample))
+        let gz = try files.readAll(try files.write("a.csv.gz", sample, gzip: true))
         XCTAssertEqual(plain, gz)
         XCTAssertEqual(plain.count, 4)
         XCTAssertEqual(plain[0], ReplayRow(ts: 1_514_764_800_000, device: "inflow", point: "flow_m3h", value: 162.7, pairIndex: 0, line: 2))
@@ -64,15 +44,15 @@ final class ReplayReaderTests: XCTestCase {
             ("time,device,point,value\n", 1, "expected ts,device,point,value"),
         ]
         for (n, (text, line, phrase)) in cases.enumerated() {
-            let path = try write("bad\(n).csv", text)
-            XCTAssertThrowsError(try readAll(path)) { error in
+            let path = try files.write("bad\(n).csv", text)
+            XCTAssertThrowsError(try files.readAll(path)) { error in
                 let e = error as? ReplayInputError
                 XCTAssertEqual(e?.line, line, text)
                 XCTAssertTrue(e?.description.hasPrefix("\(path):\(line): ") ?? false)
                 XCTAssertTrue(e?.message.contains(phrase) ?? false, "\(String(describing: e)) should say \(phrase)")
             }
         }
-        XCTAssertThrowsError(try ReplayReader(path: directory + "/absent.csv")) { error in
+        XCTAssertThrowsError(try ReplayReader(path: files.directory + "/absent.csv")) { error in
             XCTAssertTrue("\(error)".contains("cannot open"))
         }
     }
@@ -80,7 +60,7 @@ final class ReplayReaderTests: XCTestCase {
     func testReplayRunPrintsJSONLines() throws {
         var text = "ts,device,point,value\n"
         for i in 0..<10 { text += "\(1_514_764_800_000 + Int64(i) * 60_000),tank,level_m,\(i == 5 ? 9.5 : 2.0)\n" }
-        let path = try write("run.csv.gz", text, gzip: true)
+        let path = try files.write("run.csv.gz", text, gzip: true)
         var lines: [String] = []
         let summary = try ReplayRun.run(csvPath: path, detectors: [
             DetectorConfiguration(type: "range", device: "tank", point: "level_m", parameters: ["max": .integer(8)]),
